@@ -1,0 +1,37 @@
+using System.CommandLine;
+using LlmTrainer;
+using LlmTrainer.Cli.Commands;
+
+namespace LlmTrainer.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        Console.OutputEncoding = System.Text.Encoding.UTF8;
+        var root = BuildRoot();
+        try
+        {
+            return root.Parse(args).Invoke();
+        }
+        catch (LlmTrainerException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Every command llmtrain knows; one file per command under Commands/.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("llmtrain: pretrain LLaMA-style language models and sample from them");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield return InfoCommand.Create();
+    }
+}

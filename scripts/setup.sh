@@ -49,9 +49,7 @@ fi
 say "building the native shim (first build takes a few minutes)"
 cmake --build "$BUILD" -j "$(nproc)" > "$BUILD/build.log" 2>&1 || { tail -50 "$BUILD/build.log" >&2; exit 1; }
 cp -u "$BUILD/libllmtorch.so" "$ROOT/artifacts/native/libllmtorch.so"
-torch_version=$(grep -o 'libtorch [0-9.]*' "$BUILD/configure.log" | head -1 || true)
-cuda=$(grep -q "CUDA support ON" "$BUILD/configure.log" && echo "with CUDA" || echo "CPU only")
-say "native shim: artifacts/native/libllmtorch.so (${torch_version:-libtorch}, $cuda)"
+say "native shim: artifacts/native/libllmtorch.so"
 
 # ---- .NET build and the llmtrain launcher ----
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -75,3 +73,4 @@ LAUNCHER
 chmod +x "$BIN_DIR/llmtrain.tmp" && mv "$BIN_DIR/llmtrain.tmp" "$BIN_DIR/llmtrain"
 say "llmtrain launcher: $BIN_DIR/llmtrain"
 case ":$PATH:" in *":$BIN_DIR:"*) ;; *) say "note: $BIN_DIR is not on your PATH; add it, or run $BIN_DIR/llmtrain" ;; esac
+"$BIN_DIR/llmtrain" info --brief || { echo "[setup] error: llmtrain was built but does not start; see the message above" >&2; exit 1; }

@@ -14,6 +14,11 @@ public static class Program
         {
             return root.Parse(args).Invoke();
         }
+        catch (DllNotFoundException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
         catch (LlmTrainerException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");

@@ -39,7 +39,7 @@ inline llm_tensor wrap(at::Tensor t) {
 
 inline bool is_oom_message(const std::string& m) {
     return m.find("out of memory") != std::string::npos || m.find("not enough memory") != std::string::npos ||
-           m.find("OutOfMemory") != std::string::npos;
+           m.find("OutOfMemory") != std::string::npos || m.find("can't allocate memory") != std::string::npos;
 }
 
 inline c10::ScalarType scalar_type(int32_t code) { return static_cast<c10::ScalarType>(code); }

@@ -38,5 +38,6 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return InfoCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -7,12 +7,12 @@ namespace LlmTrainer.Torch;
 
 /// <summary>
 /// A libtorch tensor. Owns one native handle; dispose it, or create it inside a <see cref="DisposeScope"/>
-/// that disposes it. A tensor that reaches its finalizer was leaked: <see cref="LeakedCount"/> counts them.
+/// that disposes it. A tensor whose handle is released by the finalizer was leaked: <see cref="LeakedCount"/> counts them.
+/// (The SafeHandle is the only finalizable object per tensor: one finalizer registration per op, not two.)
 /// </summary>
 public partial class Tensor : IDisposable
 {
-    private static long leaked;
-    private TensorHandle handle;
+    private readonly TensorHandle handle;
 
     internal Tensor(IntPtr ptr)
     {
@@ -20,14 +20,8 @@ public partial class Tensor : IDisposable
         DisposeScope.Current?.Add(this);
     }
 
-    ~Tensor()
-    {
-        Interlocked.Increment(ref leaked);
-        handle?.Dispose();
-    }
-
     /// <summary>Tensors that were garbage-collected without being disposed (a bug in their owner).</summary>
-    public static long LeakedCount => Interlocked.Read(ref leaked);
+    public static long LeakedCount => TensorHandle.LeakedCount;
 
     /// <summary>Native tensor handles alive in the whole process.</summary>
     public static long LiveHandleCount => llm_live_tensors();
@@ -55,8 +49,7 @@ public partial class Tensor : IDisposable
     public void Dispose()
     {
         if (handle.IsClosed) return;
-        handle.Dispose();
-        GC.SuppressFinalize(this);
+        handle.DisposeByOwner();
     }
 
     /// <summary>Hands this tensor to the scope around the current one (or to nobody at the outermost level).</summary>

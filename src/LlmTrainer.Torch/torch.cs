@@ -267,3 +267,14 @@ public sealed class AutocastGuard : IDisposable
         Check(llm_autocast_exit(prevEnabled, prevDtype));
     }
 }
+
+/// <summary>Measurement helpers for benchmarks.</summary>
+public static class TorchBenchmark
+{
+    /// <summary>ns per op of a tiny-op loop run entirely in C++ (0 add, 1 matmul, 2 add_): the no-binding baseline.</summary>
+    public static double NativeLoop(int kind, Tensor a, Tensor b, long iterations)
+    {
+        Check(llm_bench_loop(kind, a.Handle, b.Handle, iterations, out var ns));
+        return ns;
+    }
+}

@@ -153,4 +153,5 @@ internal static unsafe partial class NativeMethods
     // info.cpp
     [LibraryImport(Lib)] public static partial IntPtr llm_build_info();
     [LibraryImport(Lib)] public static partial int llm_parallel_info(byte* buf, int cap);
+    [LibraryImport(Lib)] public static partial int llm_bench_loop(int kind, TensorHandle a, TensorHandle b, long iters, out double nsPerOp);
 }

@@ -12,7 +12,8 @@ public static class Program
         var root = BuildRoot();
         try
         {
-            return root.Parse(args).Invoke();
+            // Our own handler below prints user errors without a stack trace.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (DllNotFoundException e)
         {

@@ -278,3 +278,9 @@ public static class TorchBenchmark
         return ns;
     }
 }
+
+public static partial class torch
+{
+    /// <summary>scalar ** tensor, element-wise (torch.pow(scalar, tensor)).</summary>
+    public static Tensor pow_scalar(Scalar @base, Tensor exponent) => exponent.rpow(@base);
+}

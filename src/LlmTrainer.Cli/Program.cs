@@ -33,5 +33,6 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return InfoCommand.Create();
+        yield return TokenizerCommand.Create();
     }
 }

@@ -39,6 +39,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return InfoCommand.Create();
+        yield return TokenizerCommand.Create();
         yield return BenchCommand.Create();
     }
 }

@@ -63,6 +63,9 @@ public static class ConfigLoader
 
     private static ConfigFile OpenConfigFile(string config)
     {
+        // A run directory stands for the config.json it keeps.
+        if (Directory.Exists(config) && File.Exists(Path.Combine(config, "config.json")))
+            config = Path.Combine(config, "config.json");
         if (File.Exists(config))
         {
             string json;
@@ -294,6 +297,11 @@ public static class ConfigLoader
                 return null;
             }
             sources.Add(new DataSource(path.Trim(), weight));
+        }
+        if (sources.Count == 0)
+        {
+            errors.Add(new ConfigError("data", $"is empty; {fix}."));
+            return null;
         }
         return DataSpec.Mixture(sources);
     }

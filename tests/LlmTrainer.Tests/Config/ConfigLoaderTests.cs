@@ -86,6 +86,15 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_run_directory_stands_for_its_config_json()
+    {
+        _files.Write("config.json", """{ "name": "earlier-run", "batch_size": 6 }""");
+        var loaded = Load([], config: _files.Root);
+        Assert.Equal(6, loaded.Config.BatchSize);
+        Assert.Equal("earlier-run", loaded.Config.Name);
+    }
+
+    [Fact]
     public void Unknown_config_name_lists_the_built_in_ones()
     {
         var e = Assert.Throws<LlmTrainerException>(() => Load(["--config", "huge"]));

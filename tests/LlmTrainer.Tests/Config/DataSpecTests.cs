@@ -70,6 +70,17 @@ public sealed class DataSpecTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("""{ "data": [] }""")]
+    [InlineData("""{ "data": null }""")]
+    [InlineData("""{ "data": "" }""")]
+    public void An_empty_data_value_in_a_file_is_rejected(string json)
+    {
+        var path = _files.Write("empty-data.json", json);
+        var e = Assert.Throws<LlmTrainerException>(() => Load([], path));
+        Assert.Contains($"data ({ "config file " + path}): is empty", e.Message);
+    }
+
     [Fact]
     public void A_missing_mixture_entry_is_named_by_its_index()
     {

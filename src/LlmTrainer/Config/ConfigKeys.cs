@@ -1,0 +1,85 @@
+namespace LlmTrainer.Config;
+
+/// <summary>
+/// The table of every config key, in the order the resolved config is rendered. Loading, validation and
+/// rendering all go through it, so a key added here is known everywhere.
+/// </summary>
+internal static class ConfigKeys
+{
+    public static readonly IReadOnlyList<ConfigKey> All =
+    [
+        Text("name", c => c.Name, (c, v) => c with { Name = v }),
+        Data("data", c => c.Data, (c, v) => c with { Data = v }),
+        Text("out_dir", c => c.OutDir, (c, v) => c with { OutDir = v }),
+        Text("device", c => c.Device, (c, v) => c with { Device = v }),
+        Text("dtype", c => c.Dtype, (c, v) => c with { Dtype = v }),
+        Long("seed", c => c.Seed, (c, v) => c with { Seed = v }),
+        Long("eval_seed", c => c.EvalSeed, (c, v) => c with { EvalSeed = v }),
+
+        Int("vocab_size", c => c.VocabSize, (c, v) => c with { VocabSize = v }),
+        Int("block_size", c => c.BlockSize, (c, v) => c with { BlockSize = v }),
+        Int("d_model", c => c.DModel, (c, v) => c with { DModel = v }),
+        Int("n_layer", c => c.NLayer, (c, v) => c with { NLayer = v }),
+        Int("n_head", c => c.NHead, (c, v) => c with { NHead = v }),
+        Int("n_kv_head", c => c.NKvHead, (c, v) => c with { NKvHead = v }),
+        Int("ffn_hidden", c => c.FfnHidden, (c, v) => c with { FfnHidden = v }),
+        Int("multiple_of", c => c.MultipleOf, (c, v) => c with { MultipleOf = v }),
+        Int("n_experts", c => c.NExperts, (c, v) => c with { NExperts = v }),
+        Int("experts_per_token", c => c.ExpertsPerToken, (c, v) => c with { ExpertsPerToken = v }),
+        Number("rope_theta", c => c.RopeTheta, (c, v) => c with { RopeTheta = v }),
+        Number("norm_eps", c => c.NormEps, (c, v) => c with { NormEps = v }),
+        Number("dropout", c => c.Dropout, (c, v) => c with { Dropout = v }),
+        Bool("tie_embeddings", c => c.TieEmbeddings, (c, v) => c with { TieEmbeddings = v }),
+
+        Int("batch_size", c => c.BatchSize, (c, v) => c with { BatchSize = v }),
+        Int("grad_accum_steps", c => c.GradAccumSteps, (c, v) => c with { GradAccumSteps = v }),
+        Int("max_iters", c => c.MaxIters, (c, v) => c with { MaxIters = v }),
+        Number("learning_rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }),
+        Number("min_lr", c => c.MinLr, (c, v) => c with { MinLr = v }),
+        Int("warmup_iters", c => c.WarmupIters, (c, v) => c with { WarmupIters = v }),
+        Int("lr_decay_iters", c => c.LrDecayIters, (c, v) => c with { LrDecayIters = v }),
+        Int("cooldown_iters", c => c.CooldownIters, (c, v) => c with { CooldownIters = v }),
+        Number("weight_decay", c => c.WeightDecay, (c, v) => c with { WeightDecay = v }),
+        Number("beta1", c => c.Beta1, (c, v) => c with { Beta1 = v }),
+        Number("beta2", c => c.Beta2, (c, v) => c with { Beta2 = v }),
+        Number("grad_clip", c => c.GradClip, (c, v) => c with { GradClip = v }),
+
+        Int("eval_interval", c => c.EvalInterval, (c, v) => c with { EvalInterval = v }),
+        Int("eval_iters", c => c.EvalIters, (c, v) => c with { EvalIters = v }),
+        Int("log_interval", c => c.LogInterval, (c, v) => c with { LogInterval = v }),
+        Int("checkpoint_interval", c => c.CheckpointInterval, (c, v) => c with { CheckpointInterval = v }),
+    ];
+
+    private static readonly Dictionary<string, ConfigKey> ByName =
+        All.ToDictionary(k => k.Name, StringComparer.OrdinalIgnoreCase);
+
+    public static ConfigKey? Find(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>The known key closest to a misspelt one, when it is close enough to be a likely typo.</summary>
+    public static string? Suggest(string unknown)
+    {
+        var normalized = unknown.Replace('-', '_').ToLowerInvariant();
+        var best = All.Select(k => (k.Name, Distance: EditDistance.Levenshtein(normalized, k.Name)))
+            .OrderBy(x => x.Distance).First();
+        var tolerance = Math.Max(2, best.Name.Length / 3);
+        return best.Distance <= tolerance ? best.Name : null;
+    }
+
+    private static ConfigKey Int(string name, Func<TrainConfig, int> get, Func<TrainConfig, int, TrainConfig> set) =>
+        new(name, ConfigValueType.Integer, c => get(c), (c, v) => set(c, (int)v));
+
+    private static ConfigKey Long(string name, Func<TrainConfig, long> get, Func<TrainConfig, long, TrainConfig> set) =>
+        new(name, ConfigValueType.LongInteger, c => get(c), (c, v) => set(c, (long)v));
+
+    private static ConfigKey Number(string name, Func<TrainConfig, double> get, Func<TrainConfig, double, TrainConfig> set) =>
+        new(name, ConfigValueType.Number, c => get(c), (c, v) => set(c, (double)v));
+
+    private static ConfigKey Bool(string name, Func<TrainConfig, bool> get, Func<TrainConfig, bool, TrainConfig> set) =>
+        new(name, ConfigValueType.Boolean, c => get(c), (c, v) => set(c, (bool)v));
+
+    private static ConfigKey Text(string name, Func<TrainConfig, string> get, Func<TrainConfig, string, TrainConfig> set) =>
+        new(name, ConfigValueType.Text, c => get(c), (c, v) => set(c, (string)v));
+
+    private static ConfigKey Data(string name, Func<TrainConfig, DataSpec> get, Func<TrainConfig, DataSpec, TrainConfig> set) =>
+        new(name, ConfigValueType.Data, c => get(c), (c, v) => set(c, (DataSpec)v));
+}

@@ -1,0 +1,181 @@
+using System.Globalization;
+
+namespace LlmTrainer.Config;
+
+/// <summary>
+/// Checks that a config's values make sense together before anything heavy starts. Every problem names
+/// the key, its value and a fix; all problems are reported at once.
+/// </summary>
+public static class ConfigValidator
+{
+    public static readonly IReadOnlyList<string> Dtypes = ["auto", "float32", "bfloat16"];
+
+    /// <summary>Throws an <see cref="LlmTrainerException"/> listing every problem with <paramref name="config"/>.</summary>
+    /// <param name="checkDataPaths">Whether the paths under <c>data</c> must exist now.</param>
+    public static void Validate(TrainConfig config, bool checkDataPaths = true)
+    {
+        var errors = Check(config, checkDataPaths);
+        if (errors.Count > 0)
+            throw ToException(errors, _ => null);
+    }
+
+    internal static LlmTrainerException ToException(IReadOnlyList<ConfigError> errors, Func<string, string?> describeSource)
+    {
+        string Line(ConfigError e)
+        {
+            var source = describeSource(e.Key);
+            return source is null ? $"{e.Key}: {e.Message}" : $"{e.Key} ({source}): {e.Message}";
+        }
+
+        return errors.Count == 1
+            ? new LlmTrainerException($"invalid config: {Line(errors[0])}")
+            : new LlmTrainerException($"invalid config ({errors.Count} problems):" +
+                string.Concat(errors.Select(e => $"{Environment.NewLine}  - {Line(e)}")));
+    }
+
+    internal static List<ConfigError> Check(TrainConfig c, bool checkDataPaths)
+    {
+        var errors = new List<ConfigError>();
+        void Fail(string key, string message) => errors.Add(new ConfigError(key, message));
+
+        void Positive(string key, long value)
+        {
+            if (value <= 0)
+                Fail(key, $"must be at least 1, got {value}; set --{key} to a positive integer.");
+        }
+
+        void NonNegative(string key, long value, string zeroMeans)
+        {
+            if (value < 0)
+                Fail(key, $"must be 0 ({zeroMeans}) or positive, got {value}.");
+        }
+
+        Positive("batch_size", c.BatchSize);
+        Positive("block_size", c.BlockSize);
+        Positive("grad_accum_steps", c.GradAccumSteps);
+        Positive("max_iters", c.MaxIters);
+        Positive("eval_interval", c.EvalInterval);
+        Positive("eval_iters", c.EvalIters);
+        Positive("log_interval", c.LogInterval);
+        Positive("d_model", c.DModel);
+        Positive("n_layer", c.NLayer);
+        Positive("n_head", c.NHead);
+        Positive("multiple_of", c.MultipleOf);
+        NonNegative("n_kv_head", c.NKvHead, "same as n_head");
+        NonNegative("ffn_hidden", c.FfnHidden, "llama's 8·d_model/3 rule");
+        NonNegative("vocab_size", c.VocabSize, "the tokenizer's size");
+        NonNegative("checkpoint_interval", c.CheckpointInterval, "save at every evaluation");
+        NonNegative("warmup_iters", c.WarmupIters, "no warmup");
+        NonNegative("lr_decay_iters", c.LrDecayIters, "decay until max_iters");
+        NonNegative("cooldown_iters", c.CooldownIters, "no cool-down");
+        NonNegative("n_experts", c.NExperts, "a dense MLP");
+
+        CheckHeads(c, Fail);
+
+        if (c.NExperts == 1)
+            Fail("n_experts", "is 1, which is a dense MLP with an extra router; use 0 for a dense MLP or at least 2 for a mixture of experts.");
+        if (c.NExperts > 1 && (c.ExpertsPerToken < 1 || c.ExpertsPerToken > c.NExperts))
+            Fail("experts_per_token", $"must be between 1 and n_experts ({c.NExperts}), got {c.ExpertsPerToken}; Mixtral uses 2.");
+
+        // Non-finite numbers can only come from code (the loader rejects them), so they get one plain message.
+        foreach (var key in ConfigKeys.All.Where(k => k.Type == ConfigValueType.Number))
+        {
+            var value = (double)key.Get(c);
+            if (!double.IsFinite(value))
+                Fail(key.Name, $"must be a finite number, got {Num(value)}.");
+        }
+
+        if (c.LearningRate <= 0)
+            Fail("learning_rate", $"must be positive, got {Num(c.LearningRate)}; 1e-3 suits tiny models, 3e-4 larger ones.");
+        if (c.MinLr < 0)
+            Fail("min_lr", $"must be 0 or positive, got {Num(c.MinLr)}.");
+        else if (c.MinLr > c.LearningRate && c.LearningRate > 0)
+            Fail("min_lr", $"is {Num(c.MinLr)}, above learning_rate {Num(c.LearningRate)}; the schedule decays from learning_rate down to min_lr, so use at most {Num(c.LearningRate)} (learning_rate/10 is usual).");
+
+        if (c.MaxIters > 0 && c.WarmupIters > c.MaxIters)
+            Fail("warmup_iters", $"is {c.WarmupIters}, more than max_iters {c.MaxIters}; use at most {c.MaxIters}.");
+        if (c.LrDecayIters > 0 && c.LrDecayIters < c.WarmupIters)
+            Fail("lr_decay_iters", $"is {c.LrDecayIters}, before the end of warmup ({c.WarmupIters}); use at least {c.WarmupIters}, or 0 to decay until max_iters.");
+        if (c.MaxIters > 0 && c.CooldownIters > 0 && c.WarmupIters + c.CooldownIters > c.MaxIters)
+            Fail("cooldown_iters", $"is {c.CooldownIters}; with warmup_iters {c.WarmupIters} that is more than max_iters {c.MaxIters}; use at most {Math.Max(0, c.MaxIters - c.WarmupIters)}.");
+
+        Probability(c.Dropout, "dropout", Fail);
+        Probability(c.Beta1, "beta1", Fail);
+        Probability(c.Beta2, "beta2", Fail);
+        if (c.WeightDecay < 0)
+            Fail("weight_decay", $"must be 0 or positive, got {Num(c.WeightDecay)}; 0.1 is usual.");
+        if (c.GradClip < 0)
+            Fail("grad_clip", $"must be 0 (no clipping) or positive, got {Num(c.GradClip)}; 1.0 is usual.");
+        if (c.RopeTheta <= 0)
+            Fail("rope_theta", $"must be positive, got {Num(c.RopeTheta)}; llama uses 10000.");
+        if (c.NormEps <= 0 || c.NormEps >= 1)
+            Fail("norm_eps", $"must be a small positive number, got {Num(c.NormEps)}; llama uses 1e-5.");
+
+        if (c.Dtype == "float16")
+            Fail("dtype", "float16 training needs loss scaling, which llmtrain does not do; use bfloat16 (or auto) on GPUs, float32 on CPUs.");
+        else if (!Dtypes.Contains(c.Dtype))
+            Fail("dtype", $"'{c.Dtype}' is not a dtype; use one of {string.Join(", ", Dtypes)}.");
+        if (!IsDevice(c.Device))
+            Fail("device", $"'{c.Device}' is not a device; use auto, cpu, cuda or cuda:N (N = 0, 1, ...).");
+
+        CheckData(c.Data, checkDataPaths, Fail);
+        return errors;
+    }
+
+    private static void CheckHeads(TrainConfig c, Action<string, string> fail)
+    {
+        if (c.DModel <= 0 || c.NHead <= 0)
+            return;
+        if (c.DModel % c.NHead != 0)
+        {
+            fail("n_head", $"d_model {c.DModel} is not divisible by n_head {c.NHead}; use an n_head that divides d_model with an even quotient, e.g. {Suggestions(c.DModel)}.");
+            return;
+        }
+        if (c.HeadDim % 2 != 0)
+            fail("n_head", $"head dimension d_model/n_head = {c.DModel}/{c.NHead} = {c.HeadDim} is odd, and rotary embeddings rotate pairs of dimensions; use an n_head with an even quotient, e.g. {Suggestions(c.DModel)}.");
+        if (c.NKvHead > 0 && c.NHead % c.NKvHead != 0)
+        {
+            var divisors = Enumerable.Range(1, c.NHead).Where(k => c.NHead % k == 0);
+            fail("n_kv_head", $"n_head {c.NHead} is not divisible by n_kv_head {c.NKvHead} (each key/value head serves a whole group of query heads); use one of {string.Join(", ", divisors)}, or 0 for n_head.");
+        }
+    }
+
+    /// <summary>Head counts that give an even head dimension of at least 16, as examples for the fix.</summary>
+    private static string Suggestions(int dModel)
+    {
+        var heads = Enumerable.Range(1, dModel).Where(h => dModel % h == 0 && dModel / h % 2 == 0 && dModel / h >= 16).Take(8).ToArray();
+        return heads.Length > 0 ? string.Join(", ", heads) : "1";
+    }
+
+    private static void CheckData(DataSpec data, bool checkPaths, Action<string, string> fail)
+    {
+        foreach (var (source, index) in data.Sources.Select((s, i) => (s, i)))
+        {
+            var where = data.IsMixture ? $"entry {index} " : "";
+            if (string.IsNullOrWhiteSpace(source.Path))
+            {
+                fail("data", $"{where}has an empty path; give the directory of prepared data.");
+                continue;
+            }
+            if (data.IsMixture && source.Path == DataSpec.BuiltinName)
+                fail("data", $"{where}is 'builtin', which cannot be mixed with prepared data; prepare the built-in corpus like any other with 'llmtrain prepare', or train on 'builtin' alone.");
+            else if (checkPaths && !File.Exists(source.Path) && !Directory.Exists(source.Path))
+                fail("data", $"{where}path '{source.Path}' does not exist (looked in {Path.GetFullPath(source.Path)}); prepare the data first with 'llmtrain prepare', or use --data builtin.");
+            if (!(source.Weight > 0) || double.IsInfinity(source.Weight))
+                fail("data", $"{where}'{source.Path}' has weight {Num(source.Weight)}; weights must be positive numbers (they are normalised to sum to 1).");
+        }
+    }
+
+    private static void Probability(double value, string key, Action<string, string> fail)
+    {
+        if (value < 0 || value >= 1)
+            fail(key, $"must be in [0, 1), got {Num(value)}.");
+    }
+
+    private static bool IsDevice(string device) =>
+        device is "auto" or "cpu" or "cuda"
+        || (device.StartsWith("cuda:", StringComparison.Ordinal) && device.Length > 5
+            && device.AsSpan(5).IndexOfAnyExceptInRange('0', '9') < 0 && device.Length <= 9);
+
+    private static string Num(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

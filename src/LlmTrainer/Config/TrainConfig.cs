@@ -1,0 +1,155 @@
+namespace LlmTrainer.Config;
+
+/// <summary>
+/// Everything a training run is made of. Keys are snake_case in JSON files, environment variables
+/// (<c>LLMTRAIN_key</c>) and command-line options (<c>--key value</c>). Zero means "automatic" where a
+/// comment says so; <see cref="TrainConfig.Resolve"/> turns the automatic values into concrete ones.
+/// Defaults follow llama2.c's 15M model and nanoGPT's optimiser settings.
+/// </summary>
+public sealed record TrainConfig
+{
+    /// <summary>Run name: the run directory is <c>runs/&lt;name&gt;-&lt;timestamp&gt;</c>. Empty: the config's name.</summary>
+    public string Name { get; init; } = "";
+
+    // Data and batching.
+    public int BatchSize { get; init; } = 32;
+    public int BlockSize { get; init; } = 256;
+    public int GradAccumSteps { get; init; } = 1;
+    public DataSpec Data { get; init; } = DataSpec.Builtin;
+
+    // Schedule and bookkeeping.
+    public int MaxIters { get; init; } = 100_000;
+    public int EvalInterval { get; init; } = 2000;
+    public int EvalIters { get; init; } = 100;
+    public int LogInterval { get; init; } = 10;
+
+    /// <summary>Steps between saves of the latest checkpoint; 0 saves at every evaluation.</summary>
+    public int CheckpointInterval { get; init; }
+
+    // Model.
+    public int DModel { get; init; } = 288;
+    public int NHead { get; init; } = 6;
+
+    /// <summary>Key/value heads for grouped-query attention; 0 means <see cref="NHead"/> (plain multi-head).</summary>
+    public int NKvHead { get; init; }
+
+    public int NLayer { get; init; } = 6;
+
+    /// <summary>SwiGLU hidden size; 0 means llama's ⌊8·d/3⌋ rounded up to a multiple of <see cref="MultipleOf"/>.</summary>
+    public int FfnHidden { get; init; }
+
+    public int MultipleOf { get; init; } = 32;
+
+    /// <summary>0 means the tokenizer's vocabulary size.</summary>
+    public int VocabSize { get; init; }
+
+    public double RopeTheta { get; init; } = 10_000;
+    public double NormEps { get; init; } = 1e-5;
+    public double Dropout { get; init; }
+    public bool TieEmbeddings { get; init; } = true;
+
+    /// <summary>Experts in a Mixtral-style MoE MLP; 0 means a dense MLP.</summary>
+    public int NExperts { get; init; }
+
+    public int ExpertsPerToken { get; init; } = 2;
+
+    // Optimiser.
+    public double LearningRate { get; init; } = 5e-4;
+    public double MinLr { get; init; }
+    public int WarmupIters { get; init; } = 1000;
+
+    /// <summary>Step at which the cosine decay reaches <see cref="MinLr"/>; 0 means <see cref="MaxIters"/>.</summary>
+    public int LrDecayIters { get; init; }
+
+    /// <summary>The last steps over which the learning rate falls linearly to zero; 0 turns the cool-down off.</summary>
+    public int CooldownIters { get; init; }
+
+    public double WeightDecay { get; init; } = 0.1;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+
+    /// <summary>Global gradient-norm clip; 0 turns clipping off.</summary>
+    public double GradClip { get; init; } = 1.0;
+
+    // Hardware and reproducibility.
+
+    /// <summary><c>auto</c>, <c>float32</c> or <c>bfloat16</c>; auto is bfloat16 on CUDA and float32 on the CPU.</summary>
+    public string Dtype { get; init; } = "auto";
+
+    /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    public long Seed { get; init; } = 1337;
+
+    /// <summary>Seed for the evaluation batches, so that evaluations compare across steps and runs.</summary>
+    public long EvalSeed { get; init; } = 4242;
+
+    /// <summary>Run directory; empty means a new <c>runs/&lt;name&gt;-&lt;timestamp&gt;</c>.</summary>
+    public string OutDir { get; init; } = "";
+
+    /// <summary>Key/value heads after applying the "0 = n_head" rule.</summary>
+    public int EffectiveKvHeads => NKvHead > 0 ? NKvHead : NHead;
+
+    /// <summary>The SwiGLU hidden size after applying llama's sizing rule when <see cref="FfnHidden"/> is 0.</summary>
+    public int EffectiveFfnHidden => FfnHidden > 0 ? FfnHidden : ModelShape.DefaultFfnHidden(DModel, MultipleOf);
+
+    public int EffectiveLrDecayIters => LrDecayIters > 0 ? LrDecayIters : MaxIters;
+
+    public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
+
+    public int HeadDim => DModel / NHead;
+
+    /// <summary>Tokens consumed by one optimizer step.</summary>
+    public long TokensPerStep => (long)BatchSize * BlockSize * GradAccumSteps;
+
+    /// <summary>
+    /// Replaces the automatic values by concrete ones for this machine and tokenizer: device, dtype,
+    /// key/value heads, MLP width, vocabulary and decay horizon. Throws when the config asks for
+    /// something the machine cannot do (CUDA without a GPU, bfloat16 where it is unsupported) or a
+    /// vocabulary smaller than the tokenizer's.
+    /// </summary>
+    public TrainConfig Resolve(RuntimeCapabilities capabilities, int tokenizerVocabSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tokenizerVocabSize);
+        var device = Device;
+        if (device == "auto")
+            device = capabilities.CudaDeviceCount > 0 ? "cuda" : "cpu";
+        else if (device.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            if (capabilities.CudaDeviceCount == 0)
+                throw new LlmTrainerException(
+                    $"device is '{Device}' but no CUDA device is available on this machine; use --device cpu (or auto).");
+            var index = device == "cuda" ? 0 : int.Parse(device.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture);
+            if (index >= capabilities.CudaDeviceCount)
+                throw new LlmTrainerException(
+                    $"device is '{Device}' but this machine has {capabilities.CudaDeviceCount} CUDA device(s), numbered from 0; use --device cuda:0.");
+        }
+
+        var onCuda = device.StartsWith("cuda", StringComparison.Ordinal);
+        var bf16Supported = onCuda ? capabilities.CudaSupportsBfloat16 : capabilities.CpuSupportsBfloat16;
+        var dtype = Dtype;
+        if (dtype == "auto")
+            dtype = onCuda && bf16Supported ? "bfloat16" : "float32";
+        else if (dtype == "bfloat16" && !bf16Supported)
+            throw new LlmTrainerException(
+                $"dtype is 'bfloat16' but {(onCuda ? "this GPU" : "this CPU build of libtorch")} does not support it; use --dtype float32 (or auto).");
+
+        var vocab = VocabSize;
+        if (vocab == 0)
+            vocab = tokenizerVocabSize;
+        else if (vocab < tokenizerVocabSize)
+            throw new LlmTrainerException(
+                $"vocab_size is {VocabSize} but the tokenizer has {tokenizerVocabSize} tokens; set vocab_size to at least {tokenizerVocabSize}, or 0 to use the tokenizer's size.");
+
+        return this with
+        {
+            Device = device,
+            Dtype = dtype,
+            NKvHead = EffectiveKvHeads,
+            FfnHidden = EffectiveFfnHidden,
+            VocabSize = vocab,
+            LrDecayIters = EffectiveLrDecayIters,
+            CheckpointInterval = EffectiveCheckpointInterval,
+        };
+    }
+}

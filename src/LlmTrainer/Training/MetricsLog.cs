@@ -1,0 +1,188 @@
+using System.Text;
+using System.Text.Json;
+
+namespace LlmTrainer.Training;
+
+/// <summary>
+/// The run's <c>metrics.jsonl</c>: one JSON object per line, appended and flushed as it happens so that
+/// a crash loses nothing already logged and other tools can follow the file while training runs.
+/// Every line has <c>event</c> (<c>train</c>, <c>eval</c>, ...), <c>time</c> (UTC, ISO 8601) and
+/// <c>step</c>. Non-finite numbers (a diverged loss) are written as the strings "NaN", "Infinity".
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    public const string FileName = "metrics.jsonl";
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly FileStream _stream;
+    private readonly TimeProvider _time;
+    private readonly LineBuffer _line = new();
+
+    public MetricsLog(string path, TimeProvider? time = null)
+    {
+        Path = path;
+        _time = time ?? TimeProvider.System;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+            Directory.CreateDirectory(directory);
+        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+    }
+
+    public string Path { get; }
+
+    public void Train(TrainMetrics metrics) => Write("train", metrics.Step, json =>
+    {
+        Number(json, "loss", metrics.Loss);
+        Number(json, "lr", metrics.LearningRate);
+        if (metrics.GradNorm is { } norm)
+            Number(json, "grad_norm", norm);
+        json.WriteNumber("tokens", metrics.TokensSeen);
+        Number(json, "tokens_per_sec", metrics.TokensPerSecond);
+        Number(json, "step_ms", metrics.StepMilliseconds);
+        if (metrics.Mfu is { } mfu)
+            Number(json, "mfu", mfu);
+        if (metrics.PeakMemoryMb is { } memory)
+            Number(json, "peak_memory_mb", memory);
+    });
+
+    public void Eval(EvalMetrics metrics) => Write("eval", metrics.Step, json =>
+    {
+        json.WriteNumber("tokens", metrics.TokensSeen);
+        if (metrics.TrainLoss is { } train)
+            Number(json, "train_loss", train);
+        Number(json, "val_loss", metrics.ValLoss);
+        Number(json, "val_ppl", Math.Exp(metrics.ValLoss));
+        if (metrics.BitsPerByte is { } bpb)
+            Number(json, "bits_per_byte", bpb);
+    });
+
+    /// <summary>Any other event (start, checkpoint, stop): a name, the step, and flat fields of numbers, strings or booleans.</summary>
+    public void Event(string name, long step, IReadOnlyDictionary<string, object?> fields) => Write(name, step, json =>
+    {
+        foreach (var (key, value) in fields)
+        {
+            switch (value)
+            {
+                case null:
+                    json.WriteNull(key);
+                    break;
+                case string s:
+                    json.WriteString(key, s);
+                    break;
+                case bool b:
+                    json.WriteBoolean(key, b);
+                    break;
+                case int or long:
+                    json.WriteNumber(key, Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+                case float or double:
+                    Number(json, key, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    throw new ArgumentException($"field '{key}' has type {value.GetType().Name}; use a number, string or boolean.", nameof(fields));
+            }
+        }
+    });
+
+    /// <summary>
+    /// Every complete line of a metrics file, in order. A torn last line (the process died while
+    /// writing it) is skipped; a malformed line elsewhere is an error naming the line.
+    /// </summary>
+    public static IReadOnlyList<JsonElement> Read(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        var last = Array.FindLastIndex(lines, line => line.Length > 0);
+        var events = new List<JsonElement>(lines.Length);
+        for (var i = 0; i <= last; i++)
+        {
+            if (lines[i].Length == 0)
+                continue;
+            try
+            {
+                using var document = JsonDocument.Parse(lines[i]);
+                events.Add(document.RootElement.Clone());
+            }
+            catch (JsonException e)
+            {
+                if (i == last)
+                    break;
+                throw new LlmTrainerException($"{path}, line {i + 1}, is not a JSON object: {e.Message}", e);
+            }
+        }
+        return events;
+    }
+
+    /// <summary>
+    /// Drops the events after <paramref name="step"/>, for a run resumed from a checkpoint taken at that
+    /// step: the steps after it will be logged again. The file is rewritten atomically.
+    /// </summary>
+    public static void TruncateAfter(string path, long step)
+    {
+        if (!File.Exists(path))
+            return;
+        var kept = Read(path).Where(e => !e.TryGetProperty("step", out var s) || s.GetInt64() <= step);
+        var temp = path + ".tmp";
+        using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false)))
+        {
+            foreach (var element in kept)
+                writer.Write(element.GetRawText() + "\n");
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    private void Write(string eventName, long step, Action<Utf8JsonWriter> fields)
+    {
+        _line.Clear();
+        using (var json = new Utf8JsonWriter(_line, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("event", eventName);
+            json.WriteString("time", _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteNumber("step", step);
+            fields(json);
+            json.WriteEndObject();
+        }
+        _line.WriteByte((byte)'\n');
+        _stream.Write(_line.Written);
+        _stream.Flush();
+    }
+
+    private static void Number(Utf8JsonWriter json, string name, double value)
+    {
+        if (double.IsFinite(value))
+            json.WriteNumber(name, value);
+        else
+            json.WriteString(name, double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+    }
+
+    /// <summary>A reusable in-memory line buffer, so that logging a step allocates little.</summary>
+    private sealed class LineBuffer : MemoryStream
+    {
+        public ReadOnlySpan<byte> Written => GetBuffer().AsSpan(0, (int)Length);
+
+        public void Clear() => SetLength(0);
+    }
+}
+
+/// <param name="Step">Optimizer steps completed.</param>
+/// <param name="Loss">Training loss of this step (mean over its micro-batches).</param>
+/// <param name="LearningRate">Learning rate used by this step.</param>
+/// <param name="GradNorm">Global gradient norm before clipping, when computed.</param>
+/// <param name="TokensSeen">Training tokens consumed so far.</param>
+/// <param name="TokensPerSecond">Throughput over the last logging interval.</param>
+/// <param name="StepMilliseconds">Wall time of one step over the last logging interval.</param>
+/// <param name="Mfu">Model FLOPs utilisation (0–1), on GPUs with a known peak.</param>
+/// <param name="PeakMemoryMb">Peak accelerator memory allocated, on GPUs.</param>
+public sealed record TrainMetrics(
+    long Step, double Loss, double LearningRate, double? GradNorm, long TokensSeen, double TokensPerSecond,
+    double StepMilliseconds, double? Mfu = null, double? PeakMemoryMb = null);
+
+/// <param name="Step">Optimizer steps completed when the evaluation ran.</param>
+/// <param name="TokensSeen">Training tokens consumed so far.</param>
+/// <param name="ValLoss">Mean validation loss (nats per token); perplexity is derived from it.</param>
+/// <param name="TrainLoss">Mean loss on training batches drawn the same way, when measured.</param>
+/// <param name="BitsPerByte">Validation bits per UTF-8 byte, comparable across tokenizers.</param>
+public sealed record EvalMetrics(long Step, long TokensSeen, double ValLoss, double? TrainLoss = null, double? BitsPerByte = null);

@@ -1,0 +1,62 @@
+using LlmTrainer.Config;
+
+namespace LlmTrainer.Tests.Config;
+
+public sealed class BuiltinConfigTests
+{
+    private static TrainConfig Load(string name) =>
+        ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
+
+    [Fact]
+    public void Every_file_in_configs_is_embedded()
+    {
+        Assert.Equal(["110m", "15m", "1b", "42m", "500m", "tiny"], BuiltinConfigs.Names.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("15m", 15_191_712L)]       // llama2.c's stories15M
+    [InlineData("42m", 41_689_600L)]       // llama2.c's stories42M
+    [InlineData("110m", 109_529_856L)]     // llama2.c's stories110M
+    [InlineData("500m", 502_193_664L)]
+    [InlineData("1b", 1_100_048_384L)]     // TinyLlama-1.1B's shape
+    public void Built_in_configs_validate_and_have_the_parameter_count_of_their_name(string name, long expected)
+    {
+        var config = Load(name);
+        ConfigValidator.Validate(config, checkDataPaths: false);
+        Assert.Equal(name, config.Name);
+        var parameters = ModelShape.From(config).TotalParameters;
+        Assert.Equal(expected, parameters);
+        var nominal = name.EndsWith('b') ? double.Parse(name[..^1]) * 1e9 : double.Parse(name[..^1]) * 1e6;
+        Assert.InRange(parameters / nominal, 0.9, 1.15);
+    }
+
+    [Fact]
+    public void Tiny_is_the_small_cpu_default_on_builtin_data()
+    {
+        var config = Load("tiny");
+        ConfigValidator.Validate(config);
+        Assert.True(config.Data.IsBuiltin);
+        Assert.Equal("auto", config.Device);
+        Assert.Equal(0, config.VocabSize);
+        // Its size depends on the tokenizer: about a million parameters with a 4096-token vocabulary.
+        Assert.Equal(1_328_256L, ModelShape.From(config, vocabSize: 4096).TotalParameters);
+        Assert.InRange(config.TokensPerStep * config.MaxIters, 1_000_000, 4_000_000);
+    }
+
+    [Theory]
+    [InlineData("500m")]
+    [InlineData("1b")]
+    public void Large_configs_ask_for_a_gpu_in_bfloat16(string name)
+    {
+        var config = Load(name);
+        Assert.Equal("cuda", config.Device);
+        Assert.Equal("bfloat16", config.Dtype);
+        Assert.True(config.BlockSize >= 1024);
+    }
+
+    [Fact]
+    public void Built_in_names_resolve_with_a_json_suffix()
+    {
+        Assert.Equal(Load("15m"), Load("15m.json"));
+    }
+}

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Numerics;
 
 namespace LlmTrainer.Data;
 
@@ -134,37 +135,21 @@ public sealed unsafe class TokenShard : IDisposable
         return new ReadOnlySpan<uint>((uint*)_tokens + start, count);
     }
 
-    public void CopyTo(long start, Span<long> destination)
+    /// <summary>Copies tokens from <paramref name="start"/> into <paramref name="destination"/> (int32, int64…).</summary>
+    public void CopyTo<T>(long start, Span<T> destination) where T : unmanaged, IBinaryInteger<T>
     {
         ThrowIfOutside(start, destination.Length);
         if (DType == TokenDType.UInt16)
         {
             var source = new ReadOnlySpan<ushort>((ushort*)_tokens + start, destination.Length);
             for (int i = 0; i < source.Length; i++)
-                destination[i] = source[i];
+                destination[i] = T.CreateTruncating(source[i]);
         }
         else
         {
             var source = new ReadOnlySpan<uint>((uint*)_tokens + start, destination.Length);
             for (int i = 0; i < source.Length; i++)
-                destination[i] = source[i];
-        }
-    }
-
-    public void CopyTo(long start, Span<int> destination)
-    {
-        ThrowIfOutside(start, destination.Length);
-        if (DType == TokenDType.UInt16)
-        {
-            var source = new ReadOnlySpan<ushort>((ushort*)_tokens + start, destination.Length);
-            for (int i = 0; i < source.Length; i++)
-                destination[i] = source[i];
-        }
-        else
-        {
-            var source = new ReadOnlySpan<uint>((uint*)_tokens + start, destination.Length);
-            for (int i = 0; i < source.Length; i++)
-                destination[i] = (int)source[i];
+                destination[i] = T.CreateTruncating(source[i]);
         }
     }
 

@@ -18,6 +18,9 @@ public enum DocumentFormat
 
 public static class DocumentFormats
 {
+    /// <summary>The line that separates documents in TinyStories text files.</summary>
+    public const string TextSeparator = "<|endoftext|>";
+
     public static DocumentFormat Parse(string name) => name.ToLowerInvariant() switch
     {
         "auto" => DocumentFormat.Auto,

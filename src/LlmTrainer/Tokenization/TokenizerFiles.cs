@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json;
+
+namespace LlmTrainer.Tokenization;
+
+/// <summary>Finding and reading tokenizer files, with errors that name the file.</summary>
+internal static class TokenizerFiles
+{
+    public static Tokenizer Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            var json = Path.Combine(path, "tokenizer.json");
+            if (File.Exists(json))
+                return TokenizerJson.Load(json);
+            var encoder = Path.Combine(path, "encoder.json");
+            var bpe = Path.Combine(path, "vocab.bpe");
+            if (File.Exists(encoder) && File.Exists(bpe))
+                return Gpt2Files.Load(encoder, bpe);
+            throw new LlmTrainerException($"tokenizer directory '{path}' holds neither tokenizer.json nor encoder.json + vocab.bpe");
+        }
+        if (!File.Exists(path))
+            throw new LlmTrainerException($"tokenizer file '{path}' does not exist");
+
+        if (FirstNonSpace(path) == '{')
+        {
+            if (Path.GetFileName(path).Equals("encoder.json", StringComparison.OrdinalIgnoreCase))
+            {
+                var bpe = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.bpe");
+                if (!File.Exists(bpe))
+                    throw new LlmTrainerException($"GPT-2 encoder file '{path}' needs vocab.bpe beside it");
+                return Gpt2Files.Load(path, bpe);
+            }
+            return TokenizerJson.Load(path);
+        }
+        bool cl100k = Path.GetFileName(path).Contains("cl100k", StringComparison.OrdinalIgnoreCase);
+        return TiktokenFile.Load(path, cl100k ? Patterns.Cl100k : Patterns.Gpt2, cl100k ? TiktokenFile.Cl100kSpecials : null);
+    }
+
+    private static int FirstNonSpace(string path)
+    {
+        using var reader = new StreamReader(path, Encoding.UTF8);
+        int c;
+        while ((c = reader.Read()) >= 0 && char.IsWhiteSpace((char)c))
+        {
+        }
+        return c;
+    }
+
+    public static JsonDocument ParseJson(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new LlmTrainerException($"tokenizer file '{path}' does not exist", e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new LlmTrainerException($"tokenizer file '{path}' does not exist", e);
+        }
+        catch (JsonException e)
+        {
+            throw new LlmTrainerException($"tokenizer file '{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    public static IEnumerable<string> ReadLines(string path)
+    {
+        if (!File.Exists(path))
+            throw new LlmTrainerException($"tokenizer file '{path}' does not exist");
+        return File.ReadLines(path);
+    }
+}

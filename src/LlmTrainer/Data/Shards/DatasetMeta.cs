@@ -33,6 +33,7 @@ public sealed record DatasetMeta(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    [JsonIgnore]
     public TokenDType DType => TokenDTypes.Parse(TokenDtype, FileName);
 
     /// <summary>"llmtrain X.Y.Z", recorded so a file can be traced to the version that wrote it.</summary>

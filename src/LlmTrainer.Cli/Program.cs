@@ -12,7 +12,13 @@ public static class Program
         var root = BuildRoot();
         try
         {
-            return root.Parse(args).Invoke();
+            // Our own handler below prints user errors without a stack trace.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (DllNotFoundException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
         }
         catch (LlmTrainerException e)
         {
@@ -33,5 +39,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return InfoCommand.Create();
+        yield return TokenizerCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Json;
+using LlmTrainer.Torch;
 
 namespace LlmTrainer.Cli.Commands;
 
@@ -7,13 +9,47 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var command = new Command("info", "Show llmtrain and libtorch versions, build features, devices and threads");
-        command.SetAction(_ =>
+        var brief = new Option<bool>("--brief") { Description = "One line: llmtrain and libtorch versions, CUDA or not" };
+        var command = new Command("info", "Show llmtrain and libtorch versions, build features, devices and threads") { brief };
+        command.SetAction(parse =>
         {
-            var version = typeof(InfoCommand).Assembly.GetName().Version;
-            Console.WriteLine($"llmtrain {version}");
+            Write(Console.Out, parse.GetValue(brief));
             return 0;
         });
         return command;
+    }
+
+    public static void Write(TextWriter o, bool brief)
+    {
+        var version = typeof(InfoCommand).Assembly.GetName().Version?.ToString(3) ?? "?";
+        var build = JsonDocument.Parse(torch.build_info()).RootElement;
+        var torchVersion = build.GetProperty("torch_version").GetString();
+        bool builtWithCuda = build.GetProperty("cuda").GetBoolean();
+        bool cudaAvailable = torch.cuda.is_available();
+        int devices = cudaAvailable ? torch.cuda.device_count() : 0;
+        if (brief)
+        {
+            var cuda = cudaAvailable ? $"CUDA, {devices} device(s)" : builtWithCuda ? "built with CUDA, no GPU available" : "CPU only";
+            o.WriteLine($"llmtrain {version} · libtorch {torchVersion} ({cuda}) · {torch.get_num_threads()} threads");
+            return;
+        }
+        o.WriteLine($"llmtrain   {version}");
+        o.WriteLine($"libtorch   {torchVersion}");
+        o.WriteLine($"built with CUDA: {(builtWithCuda ? "yes" : "no")}");
+        var features = build.EnumerateObject().Where(p => p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False && p.Name != "cuda")
+            .Select(p => $"{p.Name}={(p.Value.GetBoolean() ? "yes" : "no")}");
+        o.WriteLine($"features   {string.Join(", ", features)}");
+        if (builtWithCuda && !cudaAvailable)
+            o.WriteLine("CUDA       this libtorch has CUDA, but no CUDA device is available (driver missing or no GPU): running on CPU");
+        for (int i = 0; i < devices; i++)
+        {
+            var p = torch.cuda.get_device_properties(i);
+            o.WriteLine($"cuda:{i}     {p.Name}, {p.TotalMemory / (1L << 30)} GiB, compute {p.Major}.{p.Minor}");
+        }
+        if (devices == 0 && !builtWithCuda) o.WriteLine("devices    cpu");
+        o.WriteLine($"threads    {torch.get_num_threads()} (of {Environment.ProcessorCount} cores; LLMTRAIN_THREADS overrides)");
+        o.WriteLine($".NET       {Environment.Version}");
+        o.WriteLine();
+        o.WriteLine(torch.parallel_info().TrimEnd());
     }
 }

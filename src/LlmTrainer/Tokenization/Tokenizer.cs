@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using LlmTrainer.Progress;
@@ -153,7 +154,7 @@ public sealed class Tokenizer
 
     /// <summary>
     /// Lowercase hex SHA-256 of a canonical description (pattern, merge mode, every id's bytes, special
-    /// tokens, merges in order): tokenizers that encode alike have the same hash whatever file they came from.
+    /// tokens, merges in order): the same tokenizer has the same hash whatever file it was loaded from.
     /// Merge priorities beyond their order are left out, so a tiktoken file and the <c>tokenizer.json</c> saved
     /// from it hash alike.
     /// </summary>
@@ -176,16 +177,26 @@ public sealed class Tokenizer
         return BpeTrainer.Train(preTokenCounts, vocabSize, options ?? new TokenizerTrainOptions(), progress ?? NullProgress.Instance);
     }
 
-    /// <summary>Cuts text into pre-tokenisation pieces with this tokenizer's pattern (useful for counting in parallel before <see cref="Train(IReadOnlyDictionary{string, long}, int, TokenizerTrainOptions?, IProgressReporter?)"/>).</summary>
-    public static void CountPreTokens(ReadOnlySpan<char> text, string pattern, IDictionary<string, long> counts)
+    /// <summary>
+    /// Adds one to <paramref name="counts"/> for every pre-tokenisation piece of <paramref name="text"/> under
+    /// <paramref name="pattern"/>: the counting half of training, for callers that count in parallel or while
+    /// streaming and then call <see cref="Train(IReadOnlyDictionary{string, long}, int, TokenizerTrainOptions?, IProgressReporter?)"/>.
+    /// Special-token strings are counted as text: cut them out first. With an ordinal string comparer, a
+    /// piece already counted allocates nothing.
+    /// </summary>
+    public static void CountPreTokens(ReadOnlySpan<char> text, string pattern, Dictionary<string, long> counts)
     {
+        ArgumentNullException.ThrowIfNull(counts);
         var pre = PreTokenizer.Create(pattern);
+        bool byspan = counts.TryGetAlternateLookup<ReadOnlySpan<char>>(out var lookup);
         int pos = 0;
         while (pos < text.Length)
         {
             int end = pre.Next(text, pos);
-            var piece = text[pos..end].ToString();
-            counts[piece] = counts.TryGetValue(piece, out long c) ? c + 1 : 1;
+            if (byspan)
+                CollectionsMarshal.GetValueRefOrAddDefault(lookup, text[pos..end], out _)++;
+            else
+                CollectionsMarshal.GetValueRefOrAddDefault(counts, text[pos..end].ToString(), out _)++;
             pos = end;
         }
     }

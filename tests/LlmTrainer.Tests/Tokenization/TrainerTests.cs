@@ -142,6 +142,26 @@ public sealed class TrainerTests
         return result;
     }
 
+    [Theory]
+    [InlineData(Patterns.Gpt2)]
+    [InlineData(Patterns.Cl100k)]
+    [InlineData(@"\p{L}+|\s+|.")]
+    public void CountingElsewhereThenTrainingGivesTheSameTokenizer(string pattern)
+    {
+        var docs = TokenizerTestData.Corpus(120, seed: 8).ToArray();
+        var ordinal = new Dictionary<string, long>(StringComparer.Ordinal);
+        var plain = new Dictionary<string, long>(StringComparer.InvariantCulture);
+        foreach (var doc in docs)
+        {
+            Tokenizer.CountPreTokens(doc, pattern, ordinal);
+            Tokenizer.CountPreTokens(doc, pattern, plain);
+        }
+        Assert.Equal(ordinal.Values.Sum(), plain.Values.Sum());
+        var options = new TokenizerTrainOptions(pattern);
+        var fromDocs = Tokenizer.Train(docs, 600, options);
+        Assert.Equal(fromDocs.Hash, Tokenizer.Train(ordinal, 600, options).Hash);
+    }
+
     [Fact]
     public void ExtraSpecialTokensFollowEndOfText()
     {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Per-op overhead of llmtrain's libtorch binding against the same loops in PyTorch (Debian's python3-torch),
+# run one after the other on this machine. Both are compared with the same loop in C++ (no binding at all):
+# the overhead ratio is (Python - C++) / (llmtrain - C++).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${1:-100000}
+dpkg -s python3-torch >/dev/null 2>&1 || { echo "needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
+ours=$(dotnet "$ROOT/artifacts/llmtrain/llmtrain.dll" bench ops --iterations "$N" --json)
+theirs=$(/usr/bin/python3 "$ROOT/benchmarks/op_overhead.py" "$N")
+/usr/bin/python3 - "$ours" "$theirs" <<'PY'
+import json, sys
+ours = [json.loads(l) for l in sys.argv[1].splitlines()]
+theirs = {d["name"]: d["ns_per_op"] for d in map(json.loads, sys.argv[2].splitlines())}
+print("ns per op; 'C++' is the same loop calling libtorch directly, overhead = total - C++")
+print(f"{'loop':32} {'C++':>7} {'llmtrain':>9} {'pytorch':>9} {'ours+':>7} {'python+':>8} {'overhead ratio':>15}")
+for o in ours:
+    t, c = theirs[o["name"]], o["native_ns_per_op"]
+    ov, pv = max(o["ns_per_op"] - c, 1.0), t - c
+    print(f"{o['name']:32} {c:>7.0f} {o['ns_per_op']:>9.0f} {t:>9.0f} {ov:>7.0f} {pv:>8.0f} {pv / ov:>14.1f}x")
+PY

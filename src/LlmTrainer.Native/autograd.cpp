@@ -1,0 +1,67 @@
+// Autograd: gradients, grad mode, inference mode, autocast.
+#include "llm.h"
+
+#include <ATen/autocast_mode.h>
+
+using llm::wrap;
+
+LLM_API int32_t llm_requires_grad(llm_tensor t) { return t->requires_grad() ? 1 : 0; }
+
+LLM_API int32_t llm_set_requires_grad(llm_tensor t, int32_t value) { LLM_TRY(t->set_requires_grad(value != 0)) }
+
+LLM_API int32_t llm_backward(llm_tensor t, llm_tensor grad, int32_t retain_graph) {
+    LLM_TRY(t->backward(grad == nullptr ? at::Tensor() : *grad, retain_graph != 0 ? c10::optional<bool>(true) : c10::nullopt))
+}
+
+LLM_API int32_t llm_grad(llm_tensor t, llm_tensor* out) { LLM_TRY(*out = wrap(t->grad())) }
+
+LLM_API int32_t llm_set_grad(llm_tensor t, llm_tensor grad) {
+    LLM_TRY(t->mutable_grad() = grad == nullptr ? at::Tensor() : *grad)
+}
+
+LLM_API int32_t llm_is_leaf(llm_tensor t) { return t->is_leaf() ? 1 : 0; }
+
+LLM_API int32_t llm_grad_enabled() { return at::GradMode::is_enabled() ? 1 : 0; }
+
+LLM_API void llm_set_grad_enabled(int32_t enabled) { at::GradMode::set_enabled(enabled != 0); }
+
+// InferenceMode is an RAII guard over thread-local state; the binding enters and leaves it in LIFO order
+// on the same thread, so the guard object lives on the heap between the two calls.
+LLM_API int32_t llm_inference_mode_enter(void** guard) { LLM_TRY(*guard = new c10::InferenceMode(true)) }
+
+LLM_API void llm_inference_mode_exit(void* guard) { delete static_cast<c10::InferenceMode*>(guard); }
+
+LLM_API int32_t llm_is_inference_mode() { return c10::InferenceMode::is_enabled() ? 1 : 0; }
+
+// Autocast on CUDA. Enter records the previous state; exit restores it (nesting-safe, like torch.autocast).
+#if LLM_TORCH_VERSION >= 204
+static bool autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+static void set_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+static at::ScalarType autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+static void set_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+#else
+static bool autocast_enabled() { return at::autocast::is_enabled(); }
+static void set_autocast(bool on) { at::autocast::set_enabled(on); }
+static at::ScalarType autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
+static void set_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+#endif
+
+LLM_API int32_t llm_autocast_enter(int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
+    LLM_TRY({
+        *prev_enabled = autocast_enabled() ? 1 : 0;
+        *prev_dtype = static_cast<int32_t>(autocast_dtype());
+        set_autocast(true);
+        set_autocast_dtype(llm::scalar_type(dtype));
+        at::autocast::increment_nesting();
+    })
+}
+
+LLM_API int32_t llm_autocast_exit(int32_t prev_enabled, int32_t prev_dtype) {
+    LLM_TRY({
+        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+        set_autocast(prev_enabled != 0);
+        set_autocast_dtype(llm::scalar_type(prev_dtype));
+    })
+}
+
+LLM_API int32_t llm_autocast_is_enabled() { return autocast_enabled() ? 1 : 0; }

@@ -1,0 +1,92 @@
+// nn.functional: the layers a LLaMA decoder needs, with version gates for what newer libtorch has built in.
+#include "llm.h"
+
+#include <cmath>
+#include <limits>
+
+using llm::wrap;
+
+LLM_API int32_t llm_embedding(llm_tensor weight, llm_tensor indices, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::embedding(*weight, *indices)))
+}
+
+LLM_API int32_t llm_linear(llm_tensor x, llm_tensor w, llm_tensor b, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::linear(*x, *w, llm::optional_tensor(b))))
+}
+
+// RMSNorm as in LLaMA: normalise in float32, cast back to the input dtype, then scale by the weight.
+LLM_API int32_t llm_rms_norm(llm_tensor x, llm_tensor weight, double eps, llm_tensor* out) {
+    LLM_TRY({
+        const at::Tensor& in = *x;
+#if LLM_TORCH_VERSION >= 204
+        if (in.scalar_type() == at::kFloat && (weight == nullptr || weight->scalar_type() == at::kFloat)) {
+            *out = wrap(at::rms_norm(in, {in.size(-1)}, llm::optional_tensor(weight), eps));
+            return 0;
+        }
+#endif
+        at::Tensor h = in.to(at::kFloat);
+        at::Tensor normed = h.mul(h.pow(2).mean(-1, true).add(eps).rsqrt()).to(in.scalar_type());
+        *out = wrap(weight == nullptr ? normed : normed.mul(*weight));
+    })
+}
+
+LLM_API int32_t llm_dropout(llm_tensor x, double p, int32_t train, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::dropout(*x, p, train != 0)))
+}
+
+// reduction: 0 none, 1 mean, 2 sum (at::Reduction).
+LLM_API int32_t llm_cross_entropy(llm_tensor logits, llm_tensor target, int64_t ignore_index, int32_t reduction,
+                                  double label_smoothing, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::cross_entropy_loss(*logits, *target, c10::nullopt, reduction, ignore_index, label_smoothing)))
+}
+
+// q: (B, H, L, D); k, v: (B, Hkv, S, D) with H a multiple of Hkv (grouped-query attention).
+// mask: optional, boolean (true = attend) or additive float, broadcastable to (B, H, L, S).
+// scale <= 0 means 1/sqrt(D). is_causal uses the top-left aligned lower-triangular mask, as PyTorch does.
+LLM_API int32_t llm_sdpa(llm_tensor q, llm_tensor k, llm_tensor v, llm_tensor mask, double dropout_p, int32_t is_causal,
+                         double scale, int32_t explicit_path, llm_tensor* out) {
+    LLM_TRY({
+        at::Tensor key = *k, value = *v;
+        int64_t h = q->size(-3), hkv = key.size(-3);
+        if (h % hkv != 0) throw std::invalid_argument("sdpa: query heads (" + std::to_string(h) +
+                                                      ") must be a multiple of key/value heads (" + std::to_string(hkv) + ")");
+#if LLM_TORCH_VERSION >= 201
+        if (!explicit_path) {
+            c10::optional<double> sc = scale > 0 ? c10::optional<double>(scale) : c10::nullopt;
+#if LLM_TORCH_VERSION >= 205
+            *out = wrap(at::scaled_dot_product_attention(*q, key, value, llm::optional_tensor(mask), dropout_p, is_causal != 0, sc,
+                                                         h != hkv));
+#else
+            if (h != hkv) {
+                key = key.repeat_interleave(h / hkv, -3);
+                value = value.repeat_interleave(h / hkv, -3);
+            }
+            *out = wrap(at::scaled_dot_product_attention(*q, key, value, llm::optional_tensor(mask), dropout_p, is_causal != 0, sc));
+#endif
+            return 0;
+        }
+#else
+        (void)explicit_path;
+#endif
+        if (h != hkv) {
+            key = key.repeat_interleave(h / hkv, -3);
+            value = value.repeat_interleave(h / hkv, -3);
+        }
+        double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(q->size(-1)));
+        at::Tensor scores = at::matmul(*q, key.transpose(-2, -1)).mul(s);
+        int64_t L = q->size(-2), S = key.size(-2);
+        if (is_causal) {
+            at::Tensor keep = at::ones({L, S}, at::TensorOptions().dtype(at::kBool).device(q->device())).tril();
+            scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+        }
+        if (mask != nullptr) {
+            if (mask->scalar_type() == at::kBool)
+                scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<double>::infinity());
+            else
+                scores = scores.add(*mask);
+        }
+        at::Tensor attn = scores.softmax(-1);
+        if (dropout_p > 0) attn = at::dropout(attn, dropout_p, true);
+        *out = wrap(at::matmul(attn, value));
+    })
+}

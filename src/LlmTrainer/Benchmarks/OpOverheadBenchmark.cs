@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using LlmTrainer.Torch;
+
+namespace LlmTrainer.Benchmarks;
+
+/// <summary>One measured loop: nanoseconds per op.</summary>
+/// <param name="NativeNanosecondsPerOp">The same loop in C++ against libtorch directly: what the op itself costs.</param>
+public sealed record OpTiming(string Name, long Iterations, double NanosecondsPerOp, double NativeNanosecondsPerOp)
+{
+    /// <summary>What the binding adds per op.</summary>
+    public double OverheadNanoseconds => NanosecondsPerOp - NativeNanosecondsPerOp;
+}
+
+/// <summary>
+/// Per-op overhead of the binding: many tiny ops, where the time is the call path (managed → native →
+/// dispatcher → result handle), not the arithmetic. benchmarks/op_overhead.py runs the same loops in PyTorch.
+/// </summary>
+public static class OpOverheadBenchmark
+{
+    public static IReadOnlyList<OpTiming> Run(long iterations = 100_000)
+    {
+        torch.set_num_threads(1); // same as the Python side: overhead, not parallel speed-up
+        using var a = torch.ones([4]);
+        using var b = torch.ones([4]);
+        using var m1 = torch.randn([64, 64]);
+        using var m2 = torch.randn([64, 64]);
+        var results = new List<OpTiming>
+        {
+            Time("add 4-element tensors", iterations, () => { using var _ = a.add(b); }, TorchBenchmark.NativeLoop(0, a, b, iterations)),
+            Time("add with a dispose scope per op", iterations, () => { using var s = torch.NewDisposeScope(); a.add(b); },
+                 TorchBenchmark.NativeLoop(0, a, b, iterations)),
+            Time("matmul 64x64", iterations / 10, () => { using var _ = m1.matmul(m2); }, TorchBenchmark.NativeLoop(1, m1, m2, iterations / 10)),
+            Time("in-place add_", iterations, () => a.add_(b), TorchBenchmark.NativeLoop(2, a, b, iterations)),
+        };
+        return results;
+    }
+
+    private static OpTiming Time(string name, long n, Action op, double nativeNs)
+    {
+        for (int i = 0; i < 1000; i++) op(); // warm up JIT and allocator
+        var sw = Stopwatch.StartNew();
+        for (long i = 0; i < n; i++) op();
+        sw.Stop();
+        return new OpTiming(name, n, sw.Elapsed.TotalNanoseconds / n, nativeNs);
+    }
+}

@@ -1,0 +1,159 @@
+using LlmTrainer.Torch;
+using F = LlmTrainer.Torch.nn.functional;
+
+namespace LlmTrainer.Model;
+
+/// <summary>
+/// A LLaMA decoder, read top to bottom like model.py:
+/// token embedding → N × [RMSNorm → causal self-attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual]
+/// → RMSNorm → LM head. No biases. Parameter names follow Hugging Face's LlamaForCausalLM, so a checkpoint exports
+/// to that format by copying tensors.
+/// </summary>
+public sealed class Llama : nn.Module<Tensor, Tensor>
+{
+    public LlamaConfig Config { get; }
+
+    private readonly LlamaModel model;
+    private readonly nn.Linear? lm_head;
+
+    public Llama(LlamaConfig config, Device? device = null)
+    {
+        config.Validate();
+        Config = config;
+        model = register_module("model", new LlamaModel(config));
+        if (!config.TieEmbeddings)
+            lm_head = register_module("lm_head", new nn.Linear(config.DModel, config.VocabSize, hasBias: false));
+        InitWeights();
+        if (device is { } d && d != Device.CPU) to(d);
+    }
+
+    /// <summary>normal(0, 0.02) everywhere; the projections back into the residual stream scaled by 1/√(2·n_layer) (GPT-2).</summary>
+    private void InitWeights()
+    {
+        double std = 0.02, residualStd = 0.02 / Math.Sqrt(2.0 * Config.NLayer);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layernorm.weight", StringComparison.Ordinal))
+                nn.init.ones_(p);
+            else if (name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal))
+                nn.init.normal_(p, 0, residualStd);
+            else
+                nn.init.normal_(p, 0, std);
+        }
+    }
+
+    /// <summary>Logits (B, T, vocab) for token ids (B, T).</summary>
+    public override Tensor forward(Tensor idx)
+    {
+        var h = model.forward(idx);
+        return lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
+    }
+
+    /// <summary>Mean next-token cross entropy of logits for idx against targets (both (B, T)).</summary>
+    public Tensor loss(Tensor idx, Tensor targets)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = forward(idx);
+        var flat = logits.view(-1, Config.VocabSize);
+        return F.cross_entropy(flat, targets.view(-1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The decoder stack without the LM head (HF's LlamaModel, named "model").</summary>
+    private sealed class LlamaModel : nn.Module<Tensor, Tensor>
+    {
+        public readonly nn.Embedding embed_tokens;
+        private readonly nn.ModuleList<DecoderLayer> layers;
+        private readonly nn.RMSNorm norm;
+        private readonly Rope rope;
+        private readonly nn.Dropout dropout;
+
+        public LlamaModel(LlamaConfig c)
+        {
+            embed_tokens = register_module("embed_tokens", new nn.Embedding(c.VocabSize, c.DModel));
+            layers = register_module("layers", new nn.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NLayer).Select(_ => new DecoderLayer(c))));
+            norm = register_module("norm", new nn.RMSNorm(c.DModel, c.NormEps));
+            rope = new Rope(c.HeadDim, c.BlockSize, c.RopeTheta);
+            register_buffer("rope_cos", rope.Cos);
+            register_buffer("rope_sin", rope.Sin);
+            dropout = register_module("dropout", new nn.Dropout(c.Dropout));
+        }
+
+        public override Tensor forward(Tensor idx)
+        {
+            long t = idx.size(1);
+            var x = dropout.forward(embed_tokens.forward(idx));
+            var (cos, sin) = rope.Slice(0, t);
+            foreach (var layer in layers)
+                x = layer.forward(x, cos, sin);
+            return norm.forward(x);
+        }
+    }
+
+    private sealed class DecoderLayer : nn.Module
+    {
+        private readonly nn.RMSNorm input_layernorm, post_attention_layernorm;
+        private readonly Attention self_attn;
+        private readonly Mlp mlp;
+
+        public DecoderLayer(LlamaConfig c)
+        {
+            self_attn = register_module("self_attn", new Attention(c));
+            mlp = register_module("mlp", new Mlp(c));
+            input_layernorm = register_module("input_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
+            post_attention_layernorm = register_module("post_attention_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
+        }
+
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+        {
+            var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin);
+            return h + mlp.forward(post_attention_layernorm.forward(h));
+        }
+    }
+
+    private sealed class Attention : nn.Module
+    {
+        private readonly nn.Linear q_proj, k_proj, v_proj, o_proj;
+        private readonly nn.Dropout resid_dropout;
+        private readonly int nHead, nKvHead, headDim;
+        private readonly double dropout;
+
+        public Attention(LlamaConfig c)
+        {
+            (nHead, nKvHead, headDim, dropout) = (c.NHead, c.NKvHead, c.HeadDim, c.Dropout);
+            q_proj = register_module("q_proj", new nn.Linear(c.DModel, c.NHead * c.HeadDim, hasBias: false));
+            k_proj = register_module("k_proj", new nn.Linear(c.DModel, c.NKvHead * c.HeadDim, hasBias: false));
+            v_proj = register_module("v_proj", new nn.Linear(c.DModel, c.NKvHead * c.HeadDim, hasBias: false));
+            o_proj = register_module("o_proj", new nn.Linear(c.NHead * c.HeadDim, c.DModel, hasBias: false));
+            resid_dropout = register_module("resid_dropout", new nn.Dropout(c.Dropout));
+        }
+
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+        {
+            long b = x.size(0), t = x.size(1);
+            // (B, T, H·D) → (B, H, T, D)
+            var q = q_proj.forward(x).view(b, t, nHead, headDim).transpose(1, 2);
+            var k = k_proj.forward(x).view(b, t, nKvHead, headDim).transpose(1, 2);
+            var v = v_proj.forward(x).view(b, t, nKvHead, headDim).transpose(1, 2);
+            q = Rope.Apply(q, cos, sin);
+            k = Rope.Apply(k, cos, sin);
+            var y = F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true);
+            y = y.transpose(1, 2).contiguous().view(b, t, nHead * headDim);
+            return resid_dropout.forward(o_proj.forward(y));
+        }
+    }
+
+    /// <summary>SwiGLU: down(silu(gate(x)) · up(x)).</summary>
+    private sealed class Mlp : nn.Module
+    {
+        private readonly nn.Linear gate_proj, up_proj, down_proj;
+
+        public Mlp(LlamaConfig c)
+        {
+            gate_proj = register_module("gate_proj", new nn.Linear(c.DModel, c.FfnHidden, hasBias: false));
+            up_proj = register_module("up_proj", new nn.Linear(c.DModel, c.FfnHidden, hasBias: false));
+            down_proj = register_module("down_proj", new nn.Linear(c.FfnHidden, c.DModel, hasBias: false));
+        }
+
+        public Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+    }
+}

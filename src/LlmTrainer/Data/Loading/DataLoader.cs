@@ -1,0 +1,153 @@
+using System.Numerics;
+
+namespace LlmTrainer.Data;
+
+/// <summary>
+/// Draws training batches of token windows from one dataset or a weighted mixture.
+/// A window is <c>blockSize + 1</c> consecutive tokens of a split's stream (it may cross shard boundaries and
+/// document boundaries, as in nanoGPT); x is its first blockSize tokens, y the last blockSize.
+/// In a mixture, each sequence first picks its dataset by weight. Random mode draws start positions uniformly;
+/// sequential mode walks each dataset's stream in order, window after window (advancing by blockSize so that
+/// every token is a target once per epoch), and starts a new epoch when the next window would run past the end.
+/// All randomness comes from one seeded <see cref="Xoshiro256"/>, so <see cref="Cursor"/> captures everything.
+/// </summary>
+public sealed class DataLoader
+{
+    private readonly MixtureComponent[] _components;
+    private readonly double[] _cumulative;
+    private readonly long[] _positions;
+    private readonly long[] _epochs;
+    private Xoshiro256 _rng;
+
+    public DataLoader(TokenDataset dataset, SamplingMode mode = SamplingMode.Random, ulong seed = 0)
+        : this([new MixtureComponent(dataset, 1.0)], mode, seed)
+    {
+    }
+
+    public DataLoader(IReadOnlyList<MixtureComponent> components, SamplingMode mode = SamplingMode.Random, ulong seed = 0)
+    {
+        if (components.Count == 0)
+            throw new LlmTrainerException("A data mixture needs at least one dataset.");
+        foreach (var c in components)
+        {
+            if (!double.IsFinite(c.Weight) || c.Weight <= 0)
+                throw new LlmTrainerException($"Mixture weight {c.Weight} for '{c.Dataset.Name}' must be a positive number.");
+        }
+        _components = components.ToArray();
+        _cumulative = new double[_components.Length];
+        double sum = 0;
+        for (int i = 0; i < _components.Length; i++)
+            _cumulative[i] = sum += _components[i].Weight;
+        for (int i = 0; i < _cumulative.Length; i++)
+            _cumulative[i] /= sum;
+        _positions = new long[_components.Length];
+        _epochs = new long[_components.Length];
+        Mode = mode;
+        _rng = new Xoshiro256(seed);
+    }
+
+    public SamplingMode Mode { get; }
+
+    public IReadOnlyList<MixtureComponent> Components => _components;
+
+    /// <summary>Completed sequential passes over each component.</summary>
+    public IReadOnlyList<long> Epochs => _epochs;
+
+    /// <summary>Completed sequential passes over the first (or only) dataset.</summary>
+    public long Epoch => _epochs[0];
+
+    public long BatchesDrawn { get; private set; }
+
+    public DataCursor Cursor => new(Mode == SamplingMode.Random ? "random" : "sequential", _rng.State, _positions.ToArray(), _epochs.ToArray(), BatchesDrawn);
+
+    public void Restore(DataCursor cursor)
+    {
+        string mode = Mode == SamplingMode.Random ? "random" : "sequential";
+        if (cursor.Mode != mode)
+            throw new LlmTrainerException($"The saved data cursor is for {cursor.Mode} sampling but this loader samples {mode}; resume with the same data settings.");
+        if (cursor.Positions.Count != _components.Length || cursor.Epochs.Count != _components.Length)
+            throw new LlmTrainerException(
+                $"The saved data cursor is for {cursor.Positions.Count} dataset(s) but this loader has {_components.Length}; resume with the same data mixture.");
+        for (int i = 0; i < _components.Length; i++)
+        {
+            if (cursor.Positions[i] < 0 || cursor.Positions[i] > _components[i].Dataset.TokenCount || cursor.Epochs[i] < 0)
+                throw new LlmTrainerException(
+                    $"The saved data cursor position {cursor.Positions[i]} lies outside '{_components[i].Dataset.Name}' ({_components[i].Dataset.TokenCount} tokens); resume with the same data.");
+        }
+        _rng = Xoshiro256.FromState(cursor.Rng);
+        cursor.Positions.ToArray().CopyTo(_positions, 0);
+        cursor.Epochs.ToArray().CopyTo(_epochs, 0);
+        BatchesDrawn = cursor.Batches;
+    }
+
+    /// <summary>A new batch in fresh arrays.</summary>
+    public Batch GetBatch(int batchSize, int blockSize)
+    {
+        CheckShape(batchSize, blockSize);
+        var x = new long[batchSize * blockSize];
+        var y = new long[batchSize * blockSize];
+        NextBatch(batchSize, blockSize, x.AsSpan(), y.AsSpan());
+        return new Batch(x, y, batchSize, blockSize);
+    }
+
+    /// <summary>Fills caller-owned buffers of batchSize × blockSize tokens (int64 or int32), row-major.</summary>
+    public void NextBatch<T>(int batchSize, int blockSize, Span<T> x, Span<T> y) where T : unmanaged, IBinaryInteger<T>
+    {
+        CheckShape(batchSize, blockSize);
+        int size = batchSize * blockSize;
+        if (x.Length != size || y.Length != size)
+            throw new ArgumentException($"x and y must hold batchSize × blockSize = {size} tokens (got {x.Length} and {y.Length}).");
+        foreach (var c in _components)
+        {
+            if (c.Dataset.TokenCount < blockSize + 1L)
+                throw new LlmTrainerException(
+                    $"'{c.Dataset.Name}' ({c.Dataset.Split}) holds {c.Dataset.TokenCount} tokens, fewer than block_size + 1 = {blockSize + 1}. " +
+                    "Use a smaller block_size or more data.");
+        }
+        for (int row = 0; row < batchSize; row++)
+        {
+            int component = PickComponent();
+            var dataset = _components[component].Dataset;
+            long start = Mode == SamplingMode.Random
+                ? (long)_rng.NextBelow((ulong)(dataset.TokenCount - blockSize))
+                : NextSequentialStart(component, blockSize);
+            dataset.CopyTo(start, x.Slice(row * blockSize, blockSize));
+            dataset.CopyTo(start + 1, y.Slice(row * blockSize, blockSize));
+        }
+        BatchesDrawn++;
+    }
+
+    private int PickComponent()
+    {
+        if (_components.Length == 1)
+            return 0;
+        double u = _rng.NextDouble();
+        for (int i = 0; i < _cumulative.Length - 1; i++)
+        {
+            if (u < _cumulative[i])
+                return i;
+        }
+        return _cumulative.Length - 1;
+    }
+
+    private long NextSequentialStart(int component, int blockSize)
+    {
+        long count = _components[component].Dataset.TokenCount;
+        if (_positions[component] + blockSize + 1 > count)
+        {
+            _positions[component] = 0;
+            _epochs[component]++;
+        }
+        long start = _positions[component];
+        _positions[component] += blockSize;
+        return start;
+    }
+
+    private static void CheckShape(int batchSize, int blockSize)
+    {
+        if (batchSize < 1 || blockSize < 1)
+            throw new LlmTrainerException($"batch_size ({batchSize}) and block_size ({blockSize}) must be at least 1.");
+        if ((long)batchSize * blockSize > Array.MaxLength)
+            throw new LlmTrainerException($"batch_size × block_size = {(long)batchSize * blockSize} tokens is too large for one batch.");
+    }
+}

@@ -1,0 +1,29 @@
+namespace LlmTrainer.Data;
+
+/// <summary>What a <see cref="PrepareJob"/> produced.</summary>
+/// <param name="TokenizerTrained">True when the tokenizer was trained on the input rather than loaded.</param>
+/// <param name="InputBytes">Size of the input files on disk.</param>
+/// <param name="DocumentsRead">Documents read, duplicates included.</param>
+/// <param name="Elapsed">The whole job, tokenizer training included.</param>
+/// <param name="EncodeElapsed">The encoding pass alone.</param>
+public sealed record PrepareSummary(
+    string OutputDirectory,
+    string TokenizerFile,
+    string TokenizerHash,
+    bool TokenizerTrained,
+    int VocabSize,
+    TokenDType DType,
+    long InputBytes,
+    long DocumentsRead,
+    long DuplicatesRemoved,
+    long SkippedRecords,
+    SplitSummary Train,
+    SplitSummary Val,
+    TimeSpan Elapsed,
+    TimeSpan EncodeElapsed)
+{
+    /// <summary>Input throughput of the encoding pass.</summary>
+    public double MegabytesPerSecond => EncodeElapsed.TotalSeconds > 0 ? InputBytes / 1e6 / EncodeElapsed.TotalSeconds : 0;
+}
+
+public sealed record SplitSummary(long Documents, long Tokens, int Shards);

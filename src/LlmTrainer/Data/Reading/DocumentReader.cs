@@ -1,0 +1,175 @@
+using System.IO.Compression;
+using LlmTrainer.Progress;
+
+namespace LlmTrainer.Data;
+
+/// <summary>
+/// Streams documents from input files in any supported format (gzip detected by its magic bytes), one file
+/// after another in a fixed order. Memory stays bounded by the largest single document, whatever the input size.
+/// Each call to <see cref="Read"/> is a fresh pass; the counters describe the latest pass.
+/// </summary>
+public sealed class DocumentReader
+{
+    private readonly ReadOptions _options;
+    private readonly IProgressReporter _progress;
+    private long _bytesRead;
+    private List<SourceMeta> _sources = [];
+
+    public DocumentReader(IEnumerable<string> inputs, ReadOptions? options = null, IProgressReporter? progress = null)
+    {
+        _options = options ?? ReadOptions.Default;
+        _progress = progress ?? NullProgress.Instance;
+        Files = InputResolver.Resolve(inputs);
+        TotalBytes = Files.Sum(f => new FileInfo(f).Length);
+    }
+
+    public IReadOnlyList<string> Files { get; }
+
+    /// <summary>Size of all input files on disk (compressed size for gzip).</summary>
+    public long TotalBytes { get; }
+
+    /// <summary>Bytes of input consumed so far in the current pass; safe to read from another thread.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    public long Documents { get; private set; }
+
+    public long SkippedRecords { get; private set; }
+
+    /// <summary>Per-file format and document counts of the latest complete pass.</summary>
+    public IReadOnlyList<SourceMeta> Sources => _sources;
+
+    public IEnumerable<Document> Read()
+    {
+        var context = new ReadContext(_options, _progress);
+        var sources = new List<SourceMeta>();
+        long completed = 0;
+        Interlocked.Exchange(ref _bytesRead, 0);
+        Documents = 0;
+        SkippedRecords = 0;
+        foreach (string path in Files)
+        {
+            context.File = path;
+            long skippedBefore = context.SkippedRecords;
+            long documents = 0;
+            long length = new FileInfo(path).Length;
+            long fileStart = completed;
+            completed += length;
+            FileStream? file = Open(path, context);
+            if (file is not null)
+            {
+                using (file)
+                {
+                    bool gzip = IsGzip(file);
+                    DocumentFormat? detected = _options.Format != DocumentFormat.Auto ? _options.Format : DetectFormat(path, file, gzip, context);
+                    if (detected is not DocumentFormat format)
+                    {
+                        SkippedRecords = context.SkippedRecords;
+                        continue;
+                    }
+                    file.Position = 0;
+                    using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+                    string field = _options.TextField ?? format.DefaultTextField();
+                    IEnumerable<Document> documentsOfFile = format switch
+                    {
+                        DocumentFormat.Txt => TextDocumentParser.Parse(stream, context),
+                        DocumentFormat.Json => JsonArrayParser.Parse(stream, field, context),
+                        _ => JsonLinesParser.Parse(stream, field, context),
+                    };
+                    using var e = documentsOfFile.GetEnumerator();
+                    while (Next(e, context, out var document))
+                    {
+                        documents++;
+                        Documents++;
+                        Interlocked.Exchange(ref _bytesRead, fileStart + file.Position);
+                        yield return document;
+                    }
+                    sources.Add(new SourceMeta(path, format.Name(), documents, length));
+                }
+            }
+            if (documents == 0 && context.SkippedRecords == skippedBefore)
+                context.Bad(null, "no documents found (is the file empty, or in another format? --format forces one)");
+            Interlocked.Exchange(ref _bytesRead, completed);
+            SkippedRecords = context.SkippedRecords;
+        }
+        if (Documents == 0)
+            throw new LlmTrainerException($"No documents found in the inputs ({string.Join(", ", Files)}).");
+        _sources = sources;
+    }
+
+    private static FileStream? Open(string path, ReadContext context)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            context.Bad(null, $"cannot open file ({e.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>Advances, turning read failures (I/O errors, corrupt gzip) into a bad-input report that ends the file.</summary>
+    private static bool Next(IEnumerator<Document> e, ReadContext context, out Document document)
+    {
+        try
+        {
+            if (e.MoveNext())
+            {
+                document = e.Current;
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            context.Bad(null, $"cannot read file ({ex.Message}); the rest of the file is skipped");
+        }
+        document = default;
+        return false;
+    }
+
+    private static bool IsGzip(FileStream file)
+    {
+        Span<byte> magic = stackalloc byte[2];
+        int n = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        return n == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
+    }
+
+    /// <summary>From the extension, else from the first non-blank character: '[' JSON array, '{' JSON Lines, anything else text.</summary>
+    private static DocumentFormat? DetectFormat(string path, FileStream file, bool gzip, ReadContext context)
+    {
+        var byName = DocumentFormats.FromFileName(path);
+        if (byName != DocumentFormat.Auto)
+            return byName;
+        file.Position = 0;
+        byte[] head = new byte[4096];
+        int n;
+        try
+        {
+            if (gzip)
+            {
+                using var stream = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
+                n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            }
+            else
+            {
+                n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            context.Bad(null, $"cannot read file ({e.Message})");
+            return null;
+        }
+        var span = head.AsSpan(0, n);
+        if (span.StartsWith("\uFEFF"u8))
+            span = span[3..];
+        int first = span.IndexOfAnyExcept(" \t\r\n"u8);
+        return first < 0 ? DocumentFormat.Txt : span[first] switch
+        {
+            (byte)'[' => DocumentFormat.Json,
+            (byte)'{' => DocumentFormat.Jsonl,
+            _ => DocumentFormat.Txt,
+        };
+    }
+}

@@ -40,6 +40,7 @@ public static class Program
     {
         yield return InfoCommand.Create();
         yield return TokenizerCommand.Create();
+        yield return TrainCommand.Create();
         yield return BenchCommand.Create();
     }
 }

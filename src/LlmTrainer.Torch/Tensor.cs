@@ -227,3 +227,14 @@ public partial class Tensor : IDisposable
         return ptrs;
     }
 }
+
+public partial class Tensor
+{
+    /// <summary>The elements as raw bytes (contiguous, on the host, in this tensor's dtype).</summary>
+    public unsafe byte[] ToBytes()
+    {
+        var result = new byte[numel() * dtype.ElementSize()];
+        fixed (byte* p = result) Check(llm_copy_to_host(Handle, p, result.Length));
+        return result;
+    }
+}

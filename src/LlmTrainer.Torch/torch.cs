@@ -284,3 +284,16 @@ public static partial class torch
     /// <summary>scalar ** tensor, element-wise (torch.pow(scalar, tensor)).</summary>
     public static Tensor pow_scalar(Scalar @base, Tensor exponent) => exponent.rpow(@base);
 }
+
+public static partial class torch
+{
+    /// <summary>A new CPU tensor of <paramref name="dtype"/> and <paramref name="shape"/> holding a copy of raw little-endian bytes.</summary>
+    public static unsafe Tensor frombuffer(ReadOnlySpan<byte> bytes, long[] shape, ScalarType dtype)
+    {
+        IntPtr r;
+        fixed (byte* p = bytes)
+        fixed (long* s = shape)
+            Check(llm_from_data(p, bytes.Length, s, shape.Length, (int)dtype, out r));
+        return Tensor.New(r);
+    }
+}

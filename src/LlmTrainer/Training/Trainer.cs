@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LlmTrainer.Checkpoints;
+using LlmTrainer.Config;
+using LlmTrainer.Data;
+using LlmTrainer.Model;
+using LlmTrainer.Progress;
+using LlmTrainer.Torch;
+
+namespace LlmTrainer.Training;
+
+/// <summary>What a finished (or interrupted) run reports.</summary>
+public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLoss, double? LastValLoss, double? BestValLoss, bool Interrupted);
+
+/// <summary>
+/// The training loop, top to bottom like nanoGPT's train.py: AdamW with warmup → cosine → cool-down, gradient
+/// accumulation and clipping, periodic estimate_loss on train and val, checkpoints (latest and best) that resume
+/// exactly, and a clean stop on request.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly TrainConfig config;
+    private readonly RunDirectory run;
+    private readonly TrainingData data;
+    private readonly IProgressReporter progress;
+    private readonly Device device;
+    private readonly ScalarType? autocastDtype;
+    private readonly Llama model;
+    private readonly optim.AdamW optimizer;
+    private readonly LearningRateSchedule schedule;
+    private readonly MetricsLog metrics;
+    private readonly double flopsPerToken;
+    private readonly double? peakTflops;
+
+    private long step;
+    private long tokensSeen;
+    private double? bestValLoss;
+
+    /// <param name="config">A resolved config (<see cref="TrainConfig.Resolve"/>).</param>
+    public Trainer(TrainConfig config, RunDirectory run, TrainingData data, IProgressReporter progress)
+    {
+        this.config = config;
+        this.run = run;
+        this.data = data;
+        this.progress = progress;
+        device = Device.Parse(config.Device);
+        autocastDtype = device.IsCuda && config.Dtype != "float32" ? ScalarTypeExtensions.Parse(config.Dtype) : null;
+        if (device.IsCuda) torch.backends.set_allow_tf32(true);
+
+        torch.manual_seed(config.Seed);
+        model = new Llama(ToModelConfig(config), device);
+        // Weight decay only on matrices (embeddings and projections), not on the norms' scales.
+        var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
+        var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
+        optimizer = new optim.AdamW(
+            [new optim.ParamGroup(decay, weight_decay: config.WeightDecay), new optim.ParamGroup(noDecay, weight_decay: 0)],
+            lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2, eps: 1e-8, weight_decay: config.WeightDecay);
+        schedule = LearningRateSchedule.From(config);
+        metrics = new MetricsLog(run.MetricsPath);
+        flopsPerToken = ModelShape.From(config).TrainingFlopsPerToken();
+        peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(Math.Max(device.Index, 0))) : null;
+    }
+
+    public Llama Model => model;
+
+    public long Step => step;
+
+    public static LlamaConfig ToModelConfig(TrainConfig c) => new(
+        c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
+        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout);
+
+    /// <summary>A hash of what makes checkpoints compatible: the model's shape.</summary>
+    public static string ConfigHash(TrainConfig c)
+    {
+        var shape = ToModelConfig(c) with { Dropout = 0 };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape.ToString())))[..16];
+    }
+
+    /// <summary>Restores model, optimizer, step, data cursor and RNG from a checkpoint directory.</summary>
+    public void Resume(string checkpointDirectory)
+    {
+        var state = CheckpointState.Read(checkpointDirectory);
+        var hash = ConfigHash(config);
+        if (state.ConfigHash != hash)
+            throw new LlmTrainerException(
+                $"{checkpointDirectory} was written by a model of another shape (config hash {state.ConfigHash}, this config {hash}); " +
+                "resume with the run's own config.json, or start a new run.");
+        using (var scope = torch.NewDisposeScope())
+        {
+            model.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.ModelFileName)));
+            optimizer.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.OptimizerFileName)));
+        }
+        step = state.Step;
+        tokensSeen = state.TokensSeen;
+        bestValLoss = state.BestValLoss;
+        if (state.DataCursor is { } cursor)
+            data.Train.Restore(cursor.Deserialize<DataCursor>() ?? throw new LlmTrainerException($"{checkpointDirectory}: state.json has an empty data cursor"));
+        if (state.RngStates.TryGetValue("cpu", out var cpu)) torch.set_rng_state(cpu);
+        if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, Math.Max(device.Index, 0));
+        MetricsLog.TruncateAfter(run.MetricsPath, step);
+        progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
+    }
+
+    /// <summary>Trains until max_iters or until <paramref name="stop"/> is signalled (then saves and returns).</summary>
+    public TrainResult Run(CancellationToken stop)
+    {
+        double? lastLoss = null, firstVal = null, lastVal = null;
+        long resumedAt = step;
+        var clock = Stopwatch.StartNew();
+        long intervalStartStep = step, intervalStartTokens = tokensSeen;
+        var intervalClock = Stopwatch.StartNew();
+        bool interrupted = false;
+
+        while (step < config.MaxIters)
+        {
+            // Evaluate before the step, except right after a resume (that eval already happened).
+            if (step % config.EvalInterval == 0 && !(step == resumedAt && step > 0))
+            {
+                var valLoss = Evaluate(saveBest: step > 0);
+                firstVal ??= valLoss;
+                lastVal = valLoss;
+            }
+
+            double lr = schedule.At(step);
+            optimizer.LearningRate = lr;
+            var (loss, gradNorm) = TrainStep();
+            if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
+                throw new LlmTrainerException(
+                    $"training diverged at step {step}: loss {loss}, gradient norm {gradNorm}. The last good checkpoint is kept in " +
+                    $"{Path.Combine(run.CheckpointsPath, CheckpointStore.Latest)}. Lower learning_rate, raise warmup_iters or set grad_clip.");
+            step++;
+            tokensSeen += config.TokensPerStep;
+            lastLoss = loss;
+
+            if (step % config.LogInterval == 0 || step == config.MaxIters)
+            {
+                if (device.IsCuda) torch.cuda.synchronize();
+                double seconds = intervalClock.Elapsed.TotalSeconds;
+                long steps = step - intervalStartStep;
+                double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
+                double msPerStep = seconds * 1000 / Math.Max(steps, 1);
+                double tflops = tokensPerSec * flopsPerToken / 1e12;
+                double? mfu = peakTflops is { } peak ? tflops / peak : null;
+                double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) / 1048576.0 : null;
+                var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
+                progress.Info(
+                    $"step {step}/{config.MaxIters} | loss {loss:F4} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
+                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{(mfu is { } m ? $" | MFU {m * 100:F1}%" : "")} | ETA {Format(eta)}");
+                progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", $"loss {loss:F3}"));
+                metrics.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
+                intervalStartStep = step;
+                intervalStartTokens = tokensSeen;
+                intervalClock.Restart();
+            }
+
+            if (step % config.CheckpointInterval == 0 && step < config.MaxIters) SaveCheckpoint(CheckpointStore.Latest);
+            if (stop.IsCancellationRequested)
+            {
+                interrupted = true;
+                break;
+            }
+        }
+
+        if (!interrupted)
+        {
+            var valLoss = Evaluate(saveBest: true);
+            firstVal ??= valLoss;
+            lastVal = valLoss;
+        }
+        SaveCheckpoint(CheckpointStore.Latest);
+        progress.Info($"{(interrupted ? "stopped" : "finished")} at step {step} after {Format(clock.Elapsed)}; checkpoints in {run.CheckpointsPath}");
+        return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
+    }
+
+    private double Evaluate(bool saveBest)
+    {
+        var (trainLoss, valLoss) = EstimateLoss();
+        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
+        metrics.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss));
+        if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
+        {
+            bestValLoss = valLoss;
+            SaveCheckpoint(CheckpointStore.Best);
+        }
+        return valLoss;
+    }
+
+    /// <summary>One optimizer step over grad_accum_steps micro-batches; returns the mean loss and the pre-clip gradient norm.</summary>
+    private (double Loss, double GradNorm) TrainStep()
+    {
+        using var scope = torch.NewDisposeScope();
+        model.train();
+        double lossSum = 0;
+        for (int micro = 0; micro < config.GradAccumSteps; micro++)
+        {
+            using var microScope = torch.NewDisposeScope();
+            var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
+            Tensor loss;
+            using (autocastDtype is { } dt ? torch.autocast(dt) : null)
+                loss = model.loss(x, y);
+            var scaled = config.GradAccumSteps > 1 ? loss / config.GradAccumSteps : loss;
+            scaled.backward();
+            lossSum += loss.item<float>();
+        }
+        double norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
+        optimizer.step();
+        optimizer.zero_grad(set_to_none: true);
+        return (lossSum / config.GradAccumSteps, norm);
+    }
+
+    /// <summary>Mean loss over eval_iters batches of train and of val, drawn from a fixed seed so evals compare.</summary>
+    public (double Train, double Val) EstimateLoss()
+    {
+        model.eval();
+        using var _ = torch.no_grad();
+        double Mean(DataLoader loader)
+        {
+            double sum = 0;
+            for (int i = 0; i < config.EvalIters; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var (x, y) = TrainingData.ToTensors(loader.GetBatch(config.BatchSize, config.BlockSize), device);
+                using (autocastDtype is { } dt ? torch.autocast(dt) : null)
+                    sum += model.loss(x, y).item<float>();
+            }
+            return sum / config.EvalIters;
+        }
+        var train = Mean(data.EvalLoader("train", (ulong)config.EvalSeed));
+        var val = Mean(data.EvalLoader("val", (ulong)config.EvalSeed));
+        model.train();
+        return (train, val);
+    }
+
+    private void SaveCheckpoint(string slot)
+    {
+        var rng = new Dictionary<string, byte[]> { ["cpu"] = torch.get_rng_state() };
+        if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(Math.Max(device.Index, 0));
+        var state = new CheckpointState
+        {
+            Step = step,
+            TokensSeen = tokensSeen,
+            DataCursor = JsonSerializer.SerializeToElement(data.Train.Cursor),
+            RngStates = rng,
+            ConfigHash = ConfigHash(config),
+            BestValLoss = bestValLoss,
+        };
+        run.Checkpoints.Save(slot, state, dir =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var meta = new Dictionary<string, string> { ["format"] = "llmtrain", ["step"] = step.ToString(CultureInfo.InvariantCulture) };
+            TensorFiles.Save(Path.Combine(dir, CheckpointStore.ModelFileName), model.state_dict(), meta);
+            TensorFiles.Save(Path.Combine(dir, CheckpointStore.OptimizerFileName), optimizer.state_dict(), meta);
+        });
+    }
+
+    private static string Format(TimeSpan t) =>
+        t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
+
+    public void Dispose()
+    {
+        metrics.Dispose();
+        optimizer.Dispose();
+        model.Dispose();
+    }
+}

@@ -1,0 +1,101 @@
+using LlmTrainer.Config;
+using LlmTrainer.Data;
+using LlmTrainer.Progress;
+using LlmTrainer.Tokenization;
+using LlmTrainer.Torch;
+
+namespace LlmTrainer.Training;
+
+/// <summary>
+/// The prepared datasets a run trains on (one, or a weighted mixture), their tokenizer, the training loader
+/// (whose cursor is checkpointed) and fresh evaluation loaders with a fixed seed.
+/// </summary>
+public sealed class TrainingData : IDisposable
+{
+    private readonly List<(TokenDataset Train, TokenDataset Val, double Weight)> sets = new();
+
+    private TrainingData(Tokenizer tokenizer, string tokenizerPath, IReadOnlyList<string> directories)
+    {
+        Tokenizer = tokenizer;
+        TokenizerPath = tokenizerPath;
+        Directories = directories;
+    }
+
+    public Tokenizer Tokenizer { get; }
+
+    public string TokenizerPath { get; }
+
+    public IReadOnlyList<string> Directories { get; }
+
+    public DataLoader Train { get; private set; } = null!;
+
+    public long TrainTokens => sets.Sum(s => s.Train.TokenCount);
+
+    /// <summary>
+    /// Opens the data named by the config: the built-in stories (prepared into the cache on first use) or prepared
+    /// directories. Every directory must have been tokenized with the same tokenizer.
+    /// </summary>
+    public static TrainingData Open(DataSpec spec, ulong seed, IProgressReporter progress)
+    {
+        var sources = spec.IsBuiltin
+            ? [new DataSource(BuiltinData.EnsurePrepared(progress), 1.0)]
+            : spec.Sources;
+        var first = sources[0].Path;
+        var meta = DatasetMeta.Load(first);
+        var tokenizerPath = Path.Combine(first, meta.Tokenizer.File);
+        if (!File.Exists(tokenizerPath))
+            throw new LlmTrainerException($"{first}: meta.json names tokenizer '{meta.Tokenizer.File}' but {tokenizerPath} does not exist; prepare the data again.");
+        var tokenizer = Tokenizer.Load(tokenizerPath);
+        var data = new TrainingData(tokenizer, tokenizerPath, sources.Select(s => s.Path).ToList());
+        try
+        {
+            foreach (var s in sources)
+            {
+                var train = TokenDataset.Open(s.Path, "train", tokenizer.Hash);
+                var val = TokenDataset.Open(s.Path, "val", tokenizer.Hash);
+                data.sets.Add((train, val, s.Weight));
+            }
+            data.Train = data.Loader("train", seed);
+            return data;
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+    }
+
+    private DataLoader Loader(string split, ulong seed)
+    {
+        var components = sets.Select(s => new MixtureComponent(split == "train" ? s.Train : s.Val, s.Weight)).ToList();
+        return components.Count == 1 ? new DataLoader(components[0].Dataset, SamplingMode.Random, seed) : new DataLoader(components, SamplingMode.Random, seed);
+    }
+
+    /// <summary>A new loader over a split, always from the same seed, so that every evaluation sees the same batches.</summary>
+    public DataLoader EvalLoader(string split, ulong seed) => Loader(split, seed);
+
+    public (Tensor X, Tensor Y) NextTrainBatch(int batchSize, int blockSize, Device device) =>
+        ToTensors(Train.GetBatch(batchSize, blockSize), device);
+
+    public static (Tensor X, Tensor Y) ToTensors(Batch batch, Device device)
+    {
+        long[] shape = [batch.BatchSize, batch.BlockSize];
+        var x = torch.tensor(batch.X, shape);
+        var y = torch.tensor(batch.Y, shape);
+        if (device.IsCuda)
+        {
+            x = x.to(device, non_blocking: true);
+            y = y.to(device, non_blocking: true);
+        }
+        return (x, y);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (train, val, _) in sets)
+        {
+            train.Dispose();
+            val.Dispose();
+        }
+    }
+}

@@ -83,7 +83,7 @@ public sealed class ConfigValidationTests
     [Fact]
     public void Default_values_in_conflict_say_they_are_defaults()
     {
-        // tiny.json sets warmup_iters 50; a 20-step run conflicts with it.
+        // tiny.json sets warmup_iters 30; a 20-step run conflicts with it.
         var e = Reject("--max_iters", "20");
         Assert.Contains("warmup_iters (built-in config 'tiny')", e.Message);
         using var files = new ConfigTestFiles();

@@ -27,10 +27,8 @@ public static class ConfigLoader
         var file = OpenConfigFile(configArgument ?? options.Config ?? BuiltinConfigs.Default);
         var builder = new ConfigurationBuilder();
         builder.AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(file.Json)));
-        if (options.Environment is null)
-            builder.AddEnvironmentVariables(EnvironmentPrefix);
-        else
-            builder.Add(new MemoryConfigurationSource { InitialData = EnvironmentLayer(options.Environment) });
+        var environment = options.Environment ?? ProcessEnvironment();
+        builder.Add(new MemoryConfigurationSource { InitialData = EnvironmentLayer(environment) });
         builder.AddCommandLine(pairs.Select(p => $"--{p.Key}={p.Value}").ToArray());
 
         IConfigurationRoot root;
@@ -44,7 +42,7 @@ public static class ConfigLoader
             throw new LlmTrainerException($"{file.Origin} is not a valid JSON object of config keys: {detail}", e);
         }
 
-        var layers = new Layers(root, file.Origin, options.Environment);
+        var layers = new Layers(root, file.Origin, environment);
         var (config, errors) = Bind(root, layers);
         if (errors.Count == 0)
             errors = ConfigValidator.Check(config, options.CheckDataPaths);
@@ -138,10 +136,20 @@ public static class ConfigLoader
         return (config, pairs);
     }
 
+    /// <summary>Variables with the prefix that set the runtime, not the training config (threads, native library path).</summary>
+    public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE",
+    };
+
+    private static Dictionary<string, string> ProcessEnvironment() =>
+        System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
+
     /// <summary>The same mapping as the environment-variable provider: prefix stripped, <c>__</c> for <c>:</c>.</summary>
     private static Dictionary<string, string?> EnvironmentLayer(IReadOnlyDictionary<string, string> environment) =>
         environment
-            .Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+            .Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) && !RuntimeVariables.Contains(e.Key))
             .ToDictionary(e => e.Key[EnvironmentPrefix.Length..].Replace("__", ":"), e => (string?)e.Value, StringComparer.OrdinalIgnoreCase);
 
     private static (TrainConfig Config, List<ConfigError> Errors) Bind(IConfigurationRoot root, Layers layers)

@@ -31,7 +31,8 @@ public sealed class Trainer : IDisposable
     private readonly Llama model;
     private readonly optim.AdamW optimizer;
     private readonly LearningRateSchedule schedule;
-    private readonly MetricsLog metrics;
+    private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
+
     private readonly double flopsPerToken;
     private readonly double? peakTflops;
 
@@ -59,7 +60,6 @@ public sealed class Trainer : IDisposable
             [new optim.ParamGroup(decay, weight_decay: config.WeightDecay), new optim.ParamGroup(noDecay, weight_decay: 0)],
             lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2, eps: 1e-8, weight_decay: config.WeightDecay);
         schedule = LearningRateSchedule.From(config);
-        metrics = new MetricsLog(run.MetricsPath);
         flopsPerToken = ModelShape.From(config).TrainingFlopsPerToken();
         peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(Math.Max(device.Index, 0))) : null;
     }
@@ -108,6 +108,7 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(CancellationToken stop)
     {
         double? lastLoss = null, firstVal = null, lastVal = null;
+        metrics ??= new MetricsLog(run.MetricsPath);
         long resumedAt = step;
         var clock = Stopwatch.StartNew();
         long intervalStartStep = step, intervalStartTokens = tokensSeen;
@@ -150,7 +151,7 @@ public sealed class Trainer : IDisposable
                     $"step {step}/{config.MaxIters} | loss {loss:F4} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
                     $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{(mfu is { } m ? $" | MFU {m * 100:F1}%" : "")} | ETA {Format(eta)}");
                 progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", $"loss {loss:F3}"));
-                metrics.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
+                metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
                 intervalStartStep = step;
                 intervalStartTokens = tokensSeen;
                 intervalClock.Restart();
@@ -179,7 +180,7 @@ public sealed class Trainer : IDisposable
     {
         var (trainLoss, valLoss) = EstimateLoss();
         progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
-        metrics.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss));
+        metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss));
         if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
         {
             bestValLoss = valLoss;
@@ -261,7 +262,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
-        metrics.Dispose();
+        metrics?.Dispose();
         optimizer.Dispose();
         model.Dispose();
     }

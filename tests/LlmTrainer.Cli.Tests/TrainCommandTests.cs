@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using LlmTrainer.Data;
+
+namespace LlmTrainer.Cli.Tests;
+
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "llmtrain-cli-train-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string data;
+
+    public TrainCommandTests()
+    {
+        Directory.CreateDirectory(root);
+        var text = Path.Combine(root, "stories.txt");
+        new SyntheticStories(3).WriteText(text, 400);
+        data = Path.Combine(root, "data");
+        new PrepareJob(new PrepareOptions([text], data, VocabSize: 300, ValFraction: 0.05)).Run();
+    }
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string[] Args(string outDir, int maxIters) =>
+    [
+        "train", "--data", data, "--out_dir", outDir, "--max_iters", maxIters.ToString(), "--batch_size", "4", "--block_size", "32",
+        "--d_model", "32", "--n_layer", "2", "--n_head", "4", "--warmup_iters", "2", "--eval_interval", "1000", "--eval_iters", "1",
+        "--log_interval", "1",
+    ];
+
+    private static Process Start(string workDir, IEnumerable<string> args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "llmtrain.dll");
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    [Fact]
+    public void Sigint_saves_a_checkpoint_that_resumes()
+    {
+        var run = Path.Combine(root, "run");
+        using var p = Start(root, Args(run, 100_000));
+        var output = new System.Text.StringBuilder();
+        var sawStep = new ManualResetEventSlim();
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (output) output.AppendLine(e.Data);
+            if (e.Data.StartsWith("step 3/", StringComparison.Ordinal)) sawStep.Set();
+        };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        Assert.True(sawStep.Wait(TimeSpan.FromMinutes(2)), "training did not reach step 3: " + output);
+        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(60_000), "llmtrain did not exit after SIGINT");
+        p.WaitForExit();
+        Assert.Equal(130, p.ExitCode);
+        string text;
+        lock (output) text = output.ToString();
+        Assert.Contains("Resume with: llmtrain train --resume", text);
+        var state = LlmTrainer.Checkpoints.CheckpointState.Read(Path.Combine(run, "checkpoints", "latest"));
+        Assert.True(state.Step >= 3);
+
+        // Resume to a few steps past the interruption: it continues from the saved step.
+        var (code, stdout, stderr) = CliRunner.Run(["train", "--resume", run, "--max_iters", (state.Step + 2).ToString()]);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains($"resumed from", stdout);
+        Assert.Contains($"step {state.Step + 2}/{state.Step + 2}", stdout);
+    }
+
+    [Fact]
+    public void A_bad_key_is_an_error_that_names_it_and_suggests_the_fix()
+    {
+        var (code, _, stderr) = CliRunner.Run(["train", "--data", data, "--max_itres", "5"]);
+        Assert.Equal(1, code);
+        Assert.Contains("max_itres", stderr);
+        Assert.Contains("max_iters", stderr);
+    }
+}

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using LlmTrainer.Benchmarks;
+using LlmTrainer.Config;
+using LlmTrainer.Torch;
 
 namespace LlmTrainer.Cli.Commands;
 
@@ -25,6 +27,41 @@ internal static class BenchCommand
             return 0;
         });
         bench.Subcommands.Add(ops);
+        bench.Subcommands.Add(TrainBench());
         return bench;
+    }
+
+    /// <summary><c>llmtrain bench train --config NAME [--key value…]</c>: ms/step and tokens/s of training steps on random tokens.</summary>
+    private static Command TrainBench()
+    {
+        var config = new Option<string?>("--config") { Description = "Config file or built-in name (default tiny)" };
+        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var command = new Command("train", "Training-step throughput on random tokens (no data needed)") { config, steps, warmup, json };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parse =>
+        {
+            var loaded = ConfigLoader.Load(parse.UnmatchedTokens, new ConfigLoadOptions { Config = parse.GetValue(config), CheckDataPaths = false });
+            int cuda = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
+            var caps = new RuntimeCapabilities(cuda, cuda > 0 && torch.cuda.get_device_properties(0).Major >= 8, false);
+            // Random tokens need no tokenizer: the config's vocab_size, or the built-in stories' when it is left to the tokenizer.
+            var cfg = loaded.Config.Resolve(caps, loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : Data.BuiltinData.VocabSize);
+            var r = TrainStepBenchmark.Run(cfg, parse.GetValue(warmup), parse.GetValue(steps));
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, device = cfg.Device, dtype = cfg.Dtype,
+                    threads = torch.get_num_threads(), ms_per_step = Math.Round(r.MillisecondsPerStep, 2),
+                    tokens_per_sec = Math.Round(r.TokensPerSecond, 1), peak_memory_mb = r.PeakMemoryMb,
+                    resolved = JsonDocument.Parse(ConfigJson.Render(cfg)).RootElement,
+                }));
+            else
+                Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads): " +
+                                  $"{r.MillisecondsPerStep:F1} ms/step, {r.TokensPerSecond:N0} tokens/s" +
+                                  (r.PeakMemoryMb is { } m ? $", peak memory {m:N0} MiB" : ""));
+            return 0;
+        });
+        return command;
     }
 }

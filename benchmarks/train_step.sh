@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Training-step throughput of llmtrain against the same model in PyTorch eager (Debian's python3-torch),
+# same shapes, AdamW, clipping and thread count, run one after the other on this machine.
+# Usage: benchmarks/train_step.sh [CONFIG...]   (default: tiny 15m). Prints ms/step, tokens/s and the ratio.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STEPS=${STEPS:-10}
+WARMUP=${WARMUP:-3}
+configs=("$@"); [ ${#configs[@]} -gt 0 ] || configs=(tiny 15m)
+dpkg -s python3-torch >/dev/null 2>&1 || { echo "needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
+printf '%-8s %12s %8s %14s %14s %14s %14s %7s\n' config params threads "llmtrain ms" "pytorch ms" "llmtrain tok/s" "pytorch tok/s" ratio
+for cfg in "${configs[@]}"; do
+  ours=$(dotnet "$ROOT/artifacts/llmtrain/llmtrain.dll" bench train --config "$cfg" --device cpu --steps "$STEPS" --warmup "$WARMUP" --json)
+  resolved=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["resolved"]))' "$ours")
+  threads=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["threads"])' "$ours")
+  theirs=$(/usr/bin/python3 "$ROOT/benchmarks/train_step.py" "$resolved" "$STEPS" "$WARMUP" "$threads")
+  /usr/bin/python3 - "$cfg" "$ours" "$theirs" <<'PY'
+import json, sys
+cfg, o, t = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(f"{cfg:8} {o['parameters']:>12,} {o['threads']:>8} {o['ms_per_step']:>14.1f} {t['ms_per_step']:>14.1f} "
+      f"{o['tokens_per_sec']:>14,.0f} {t['tokens_per_sec']:>14,.0f} {t['ms_per_step'] / o['ms_per_step']:>6.2f}x")
+PY
+done

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using LlmTrainer.Config;
+using LlmTrainer.Model;
+using LlmTrainer.Torch;
+using LlmTrainer.Training;
+
+namespace LlmTrainer.Benchmarks;
+
+/// <summary>Throughput of full training steps (forward, backward, clip, AdamW) on random tokens.</summary>
+public sealed record TrainStepTiming(string Config, long Parameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb);
+
+/// <summary>
+/// Times the training step the trainer runs, without data loading, on random tokens: what
+/// benchmarks/train_step.py measures for the same model in PyTorch eager.
+/// </summary>
+public static class TrainStepBenchmark
+{
+    public static TrainStepTiming Run(TrainConfig cfg, int warmup = 3, int steps = 10)
+    {
+        var device = Device.Parse(cfg.Device);
+        ScalarType? autocast = device.IsCuda && cfg.Dtype != "float32" ? ScalarTypeExtensions.Parse(cfg.Dtype) : null;
+        if (device.IsCuda) torch.backends.set_allow_tf32(true);
+        torch.manual_seed(cfg.Seed);
+        using var model = new Llama(Trainer.ToModelConfig(cfg), device);
+        var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
+        var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
+        using var opt = new optim.AdamW(
+            [new optim.ParamGroup(decay, weight_decay: cfg.WeightDecay), new optim.ParamGroup(noDecay, weight_decay: 0)],
+            lr: cfg.LearningRate, beta1: cfg.Beta1, beta2: cfg.Beta2, weight_decay: cfg.WeightDecay);
+        using var gen = new Generator(cfg.Seed);
+
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            for (int micro = 0; micro < cfg.GradAccumSteps; micro++)
+            {
+                var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
+                var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
+                Tensor loss;
+                using (autocast is { } dt ? torch.autocast(dt) : null)
+                    loss = model.loss(x, y);
+                (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
+            }
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.GradClip);
+            opt.step();
+            opt.zero_grad();
+        }
+
+        for (int i = 0; i < warmup; i++) Step();
+        if (device.IsCuda)
+        {
+            torch.cuda.synchronize();
+            torch.cuda.reset_peak_memory_stats(Math.Max(device.Index, 0));
+        }
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) Step();
+        if (device.IsCuda) torch.cuda.synchronize();
+        double ms = sw.Elapsed.TotalMilliseconds / steps;
+        double? peak = device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) / 1048576.0 : null;
+        return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, cfg.TokensPerStep / (ms / 1000), peak);
+    }
+}

@@ -199,6 +199,14 @@ public sealed class PrepareJobTests : IDisposable
     }
 
     [Fact]
+    public void MalformedInput_WhileTrainingTheTokenizer_IsTheSameClearError()
+    {
+        string input = _dir.Write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\" oops}\n");
+        var e = Assert.Throws<LlmTrainerException>(() => Prepare(_dir.File("out"), [input], new PrepareOptions([], "", VocabSize: 300)));
+        Assert.Contains($"{input}:2", e.Message);
+    }
+
+    [Fact]
     public void SkipBad_RecordsSkippedRecordsInMeta()
     {
         string input = _dir.Write("bad.jsonl", string.Join('\n', _stories.Take(30).Select(s => JsonSerializer.Serialize(new { text = s }))) + "\n{oops\n{\"title\": 1}\n");

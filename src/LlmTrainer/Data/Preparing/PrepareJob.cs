@@ -245,6 +245,8 @@ public sealed class PrepareJob
                     ReportProgress(reader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: false);
                 }
             }
+            // A cancelled reader stops early and quietly: never mistake that for the end of the input.
+            cts.Token.ThrowIfCancellationRequested();
             if (held is not null)
             {
                 (valDocs == 0 ? val : train).Append(held);

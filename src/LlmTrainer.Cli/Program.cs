@@ -42,5 +42,7 @@ public static class Program
         yield return TokenizerCommand.Create();
         yield return TrainCommand.Create();
         yield return BenchCommand.Create();
+        yield return DataCommand.Create();
+        yield return PrepareCommand.Create();
     }
 }

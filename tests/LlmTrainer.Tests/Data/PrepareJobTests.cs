@@ -199,6 +199,28 @@ public sealed class PrepareJobTests : IDisposable
     }
 
     [Fact]
+    public void MalformedInput_WhileTrainingTheTokenizer_IsTheSameClearError()
+    {
+        string input = _dir.Write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\" oops}\n");
+        var e = Assert.Throws<LlmTrainerException>(() => Prepare(_dir.File("out"), [input], new PrepareOptions([], "", VocabSize: 300)));
+        Assert.Contains($"{input}:2", e.Message);
+    }
+
+    [Fact]
+    public void Cancelled_LeavesNothingBehind()
+    {
+        string input = WriteTxt("s.txt", _stories);
+        string tokenizerPath = _dir.File("tok.json");
+        Tokenizer.Train(_stories.Take(50), 300).Save(tokenizerPath);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var job = new PrepareJob(new PrepareOptions([input], _dir.File("out"), TokenizerPath: tokenizerPath));
+        Assert.ThrowsAny<OperationCanceledException>(() => job.Run(cts.Token));
+        Assert.False(Directory.Exists(_dir.File("out")));
+        Assert.Empty(Directory.GetDirectories(_dir.Path));
+    }
+
+    [Fact]
     public void SkipBad_RecordsSkippedRecordsInMeta()
     {
         string input = _dir.Write("bad.jsonl", string.Join('\n', _stories.Take(30).Select(s => JsonSerializer.Serialize(new { text = s }))) + "\n{oops\n{\"title\": 1}\n");

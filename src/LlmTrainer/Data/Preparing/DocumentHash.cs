@@ -18,24 +18,26 @@ public static class DocumentHash
         char[] buffer = ArrayPool<char>.Shared.Rent(Math.Max(text.Length, 1));
         try
         {
+            var output = buffer.AsSpan(0, text.Length);
             int n = 0;
-            bool pendingSpace = false;
+            bool inSpace = false;
             foreach (char c in text)
             {
-                if (char.IsWhiteSpace(c))
+                // Printable ASCII first: almost every char, and never whitespace.
+                if ((uint)(c - '!') < 0x7F - '!' || !char.IsWhiteSpace(c))
                 {
-                    pendingSpace = true;
-                    continue;
+                    output[n++] = c;
+                    inSpace = false;
                 }
-                if (pendingSpace)
+                else if (!inSpace)
                 {
-                    buffer[n++] = ' ';
-                    pendingSpace = false;
+                    // The text is trimmed, so text always follows a whitespace run.
+                    output[n++] = ' ';
+                    inSpace = true;
                 }
-                buffer[n++] = c;
             }
             Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(MemoryMarshal.AsBytes(buffer.AsSpan(0, n)), digest);
+            SHA256.HashData(MemoryMarshal.AsBytes(output[..n]), digest);
             return BinaryPrimitives.ReadUInt64LittleEndian(digest);
         }
         finally

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using LlmTrainer.Progress;
 using LlmTrainer.Tokenization;
@@ -39,28 +40,44 @@ public sealed class PrepareJob
         string output = Path.GetFullPath(o.OutputDirectory);
         CheckOutput(output);
 
-        Tokenizer tokenizer;
-        bool trained = o.TokenizerPath is null;
-        if (o.TokenizerPath is string path)
-        {
-            tokenizer = Tokenizer.Load(path);
-            _progress.Info($"Loaded tokenizer {path} (vocabulary {tokenizer.VocabSize}).");
-        }
-        else
-        {
-            _progress.Info($"Training a tokenizer with a vocabulary of {o.VocabSize} on {reader.Files.Count} file(s)…");
-            // A quiet reader: bad records are reported once, by the encoding pass.
-            var firstPass = new DocumentReader(o.Inputs, readOptions);
-            tokenizer = Tokenizer.Train(firstPass.Read().Select(d => d.Text), o.VocabSize!.Value, null, _progress);
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
         string parent = Path.GetDirectoryName(output) ?? ".";
-        Directory.CreateDirectory(parent);
         string temp = Path.Combine(parent, $".{Path.GetFileName(output)}.tmp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
-        Directory.CreateDirectory(temp);
         try
         {
+            Directory.CreateDirectory(parent);
+            Directory.CreateDirectory(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new LlmTrainerException($"Cannot create the output directory next to '{output}' ({e.Message}); choose a writable --out.", e);
+        }
+        try
+        {
+            Tokenizer tokenizer;
+            bool trained = o.TokenizerPath is null;
+            if (o.TokenizerPath is string path)
+            {
+                tokenizer = Tokenizer.Load(path);
+                _progress.Info($"Loaded tokenizer {path} (vocabulary {tokenizer.VocabSize}).");
+            }
+            else
+            {
+                _progress.Info($"Training a tokenizer with a vocabulary of {o.VocabSize} on {reader.Files.Count} file(s)…");
+                // A quiet reader: bad records are reported once, by the encoding pass.
+                var firstPass = new DocumentReader(reader.Files, readOptions);
+                try
+                {
+                    tokenizer = Tokenizer.Train(firstPass.Read().Select(d => d.Text), o.VocabSize!.Value, null, _progress);
+                }
+                catch (AggregateException e) when (e.Flatten().InnerExceptions.OfType<LlmTrainerException>().FirstOrDefault() is { } inputError)
+                {
+                    // Training reads on several threads; a bad input record is the user's error, not an internal one.
+                    ExceptionDispatchInfo.Throw(inputError);
+                    throw;
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             const string tokenizerFile = "tokenizer.json";
             tokenizer.Save(Path.Combine(temp, tokenizerFile));
             var encodeClock = Stopwatch.StartNew();
@@ -94,6 +111,11 @@ public sealed class PrepareJob
                 clock.Elapsed,
                 encodeClock.Elapsed);
             return summary;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new LlmTrainerException($"Writing '{output}' failed ({e.Message}); nothing was kept. Check the free space and permissions of --out.", e);
         }
         catch
         {
@@ -223,6 +245,8 @@ public sealed class PrepareJob
                     ReportProgress(reader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: false);
                 }
             }
+            // A cancelled reader stops early and quietly: never mistake that for the end of the input.
+            cts.Token.ThrowIfCancellationRequested();
             if (held is not null)
             {
                 (valDocs == 0 ? val : train).Append(held);

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using LlmTrainer.Data;
+
+namespace LlmTrainer.Cli.Commands;
+
+/// <summary><c>llmtrain data synth|download</c>: make built-in synthetic stories, or fetch a public dataset.</summary>
+internal static class DataCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("data", "Generate synthetic stories or download a public dataset");
+        command.Subcommands.Add(CreateSynth());
+        command.Subcommands.Add(CreateDownload());
+        return command;
+    }
+
+    private static Command CreateSynth()
+    {
+        var output = new Option<string>("--out") { Description = "Text file to write (TinyStories format: stories separated by <|endoftext|> lines)", Required = true };
+        var stories = new Option<int>("--stories") { Description = "Number of stories", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<ulong>("--seed") { Description = "Generator seed: the same seed gives the same stories", DefaultValueFactory = _ => 0UL };
+        var command = new Command("synth", "Write synthetic TinyStories-like stories to a text file") { output, stories, seed };
+        command.SetAction(parse => Run(parse, () =>
+        {
+            string path = parse.GetValue(output)!;
+            int count = parse.GetValue(stories);
+            string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (dir is not null)
+                Directory.CreateDirectory(dir);
+            long bytes = new SyntheticStories(parse.GetValue(seed)).WriteText(path, count, new ConsoleProgress(parse.InvocationConfiguration.Error));
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {path}: {count} stories, {bytes / 1e6:0.0} MB");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateDownload()
+    {
+        var dataset = new Argument<string>("dataset") { Description = "The dataset: tinystories (TinyStoriesV2-GPT4 train and valid text)" };
+        dataset.AcceptOnlyFromAmong("tinystories");
+        var output = new Option<string>("--out") { Description = "Directory for the files", DefaultValueFactory = _ => Path.Combine("data", "tinystories") };
+        var baseUrl = new Option<string>("--base-url") { Description = "Where the files are (a mirror)", DefaultValueFactory = _ => TinyStoriesDownload.DefaultBaseUrl };
+        var command = new Command("download", "Download a public dataset's text, resuming an interrupted download") { dataset, output, baseUrl };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            try
+            {
+                string dir = parse.GetValue(output)!;
+                var paths = await TinyStoriesDownload.DownloadAsync(dir, parse.GetValue(baseUrl), new ConsoleProgress(stderr), null, cancellationToken);
+                var stdout = parse.InvocationConfiguration.Output;
+                foreach (string path in paths)
+                    stdout.WriteLine(path);
+                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --out {Path.Combine(dir, "prepared")} --vocab-size 4096");
+                return 0;
+            }
+            catch (LlmTrainerException e)
+            {
+                stderr.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                stderr.WriteLine("download interrupted; run the same command again to resume.");
+                return 130;
+            }
+        });
+        return command;
+    }
+
+    private static int Run(ParseResult parse, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (LlmTrainerException e)
+        {
+            parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using LlmTrainer.Data;
+using LlmTrainer.Tokenization;
+
+namespace LlmTrainer.Cli.Tests;
+
+public sealed class DataPrepareCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("llmtrain-preparecli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Path_(string name) => Path.Combine(_dir, name);
+
+    [Fact]
+    public void Prepare_TrainsATokenizer_AndPrintsASummary()
+    {
+        string input = Path_("s.txt");
+        Assert.Equal(0, DataCommandTests.Run("data", "synth", "--out", input, "--stories", "300").Exit);
+        var (exit, stdout, stderr) = DataCommandTests.Run("prepare", "--input", input, "--out", Path_("out"), "--vocab-size", "400",
+            "--val-fraction", "0.05", "--dedup", "--shard-tokens", "30000");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("prepared", stdout);
+        Assert.Contains("300 documents", stdout);
+        Assert.Contains("MB/s", stdout);
+        Assert.Contains("prepare:", stderr);
+
+        var meta = DatasetMeta.Load(Path_("out"));
+        Assert.True(meta.Dedup.Enabled);
+        Assert.Equal(300, meta.Train.Documents + meta.Val.Documents);
+        Assert.True(meta.Train.Shards.Count > 1);
+        var tokenizer = Tokenizer.Load(Path_("out/tokenizer.json"));
+        using var ds = TokenDataset.Open(Path_("out"), "train", tokenizer.Hash);
+        Assert.Equal(meta.Train.Tokens, ds.TokenCount);
+    }
+
+    [Fact]
+    public void Prepare_JsonLinesWithAChosenField_AndAGivenTokenizer()
+    {
+        var stories = new SyntheticStories(2).Stories(100).ToList();
+        string tokenizerPath = Path_("tok.json");
+        Tokenizer.Train(stories, 300).Save(tokenizerPath);
+        File.WriteAllLines(Path_("c.jsonl"), stories.Select(s => JsonSerializer.Serialize(new { body = s })));
+        var (exit, stdout, stderr) = DataCommandTests.Run("prepare", "--input", Path_("c.jsonl"), "--out", Path_("out"),
+            "--tokenizer", tokenizerPath, "--text-field", "body", "--format", "jsonl");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("given", stdout);
+        Assert.Equal(Tokenizer.Load(tokenizerPath).Hash, DatasetMeta.Load(Path_("out")).Tokenizer.Hash);
+    }
+
+    [Fact]
+    public void Prepare_BadInput_PrintsTheFileAndLine_AndSkipBadGoesOn()
+    {
+        File.WriteAllText(Path_("bad.jsonl"), "{\"text\": \"one story\"}\n{\"text\": \"two\"}\n{\"text\" oops}\n{\"text\": \"three\"}\n");
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", Path_("bad.jsonl"), "--out", Path_("out"), "--vocab-size", "260");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {Path_("bad.jsonl")}:3:", stderr);
+        Assert.False(Directory.Exists(Path_("out")));
+
+        var skipped = DataCommandTests.Run("prepare", "--input", Path_("bad.jsonl"), "--out", Path_("out"), "--vocab-size", "260", "--skip-bad");
+        Assert.True(skipped.Exit == 0, skipped.Err);
+        Assert.Contains("warning:", skipped.Err);
+        Assert.Contains("1 bad records skipped", skipped.Out);
+    }
+
+    [Fact]
+    public void Prepare_NeedsATokenizerOrAVocabularySize()
+    {
+        File.WriteAllText(Path_("s.txt"), "a story");
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", Path_("s.txt"), "--out", Path_("out"));
+        Assert.Equal(1, exit);
+        Assert.Contains("--vocab-size", stderr);
+    }
+
+    [Fact]
+    public void Prepare_UnknownFormat_IsRejected()
+    {
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", "x", "--out", "y", "--vocab-size", "300", "--format", "xml");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("xml", stderr);
+    }
+}

@@ -39,6 +39,9 @@ public sealed record CheckpointState
     /// <summary><see cref="Config.ConfigJson.Hash"/> of the run's config.</summary>
     public required string ConfigHash { get; init; }
 
+    /// <summary>The run's tokenizer hash (<see cref="Tokenization.Tokenizer.Hash"/>); null in checkpoints that predate it.</summary>
+    public string? TokenizerHash { get; init; }
+
     /// <summary>Lowest validation loss so far; null before the first evaluation.</summary>
     public double? BestValLoss { get; init; }
 

@@ -246,6 +246,7 @@ public sealed class Trainer : IDisposable
             DataCursor = JsonSerializer.SerializeToElement(data.Train.Cursor),
             RngStates = rng,
             ConfigHash = ConfigHash(config),
+            TokenizerHash = data.Tokenizer.Hash,
             BestValLoss = bestValLoss,
         };
         run.Checkpoints.Save(slot, state, dir =>

@@ -1,0 +1,144 @@
+using LlmTrainer.Config;
+using LlmTrainer.Model;
+using LlmTrainer.Tokenization;
+using LlmTrainer.Torch;
+using LlmTrainer.Training;
+
+namespace LlmTrainer.Checkpoints;
+
+/// <summary>
+/// A trained model ready for sampling or evaluation: the weights of one checkpoint, the run's config and its
+/// tokenizer, checked against each other. Owns the model.
+/// </summary>
+public sealed class TrainedModel : IDisposable
+{
+    private TrainedModel(Llama model, Tokenizer tokenizer, TrainConfig config, RunDirectory run, string checkpointPath, CheckpointState state, Device device)
+    {
+        Model = model;
+        Tokenizer = tokenizer;
+        Config = config;
+        Run = run;
+        CheckpointPath = checkpointPath;
+        State = state;
+        Device = device;
+    }
+
+    public Llama Model { get; }
+
+    public Tokenizer Tokenizer { get; }
+
+    /// <summary>The run's resolved config (its <c>config.json</c>).</summary>
+    public TrainConfig Config { get; }
+
+    public RunDirectory Run { get; }
+
+    /// <summary>The checkpoint directory the weights came from.</summary>
+    public string CheckpointPath { get; }
+
+    public CheckpointState State { get; }
+
+    public Device Device { get; }
+
+    /// <summary>bfloat16 on a CUDA device that has it (run forward passes under autocast); null on CPU.</summary>
+    public ScalarType? AutocastDtype =>
+        Device.IsCuda && torch.cuda.get_device_properties(Math.Max(Device.Index, 0)).Major >= 8 ? ScalarType.BFloat16 : null;
+
+    /// <summary>
+    /// Which checkpoint <paramref name="checkpoint"/> names: a checkpoint directory (it holds <c>state.json</c>), a run
+    /// directory (its <c>best</c> checkpoint, else <c>latest</c>), or — when null — the newest run under
+    /// <paramref name="runsRoot"/> that has a checkpoint. Returns the directory and a sentence saying which it is.
+    /// </summary>
+    public static (string Path, string Description) Locate(string? checkpoint, string runsRoot = RunDirectory.DefaultRunsRoot)
+    {
+        if (checkpoint is null)
+        {
+            var newest = RunDirectory.FindNewest(runsRoot, r => FindInRun(r) is not null)
+                ?? throw new LlmTrainerException(
+                    $"no trained run found under {Path.GetFullPath(runsRoot)}/; train one with 'llmtrain train' " +
+                    "(or name a checkpoint with --checkpoint DIR).");
+            var (path, slot) = FindInRun(newest)!.Value;
+            return (path, $"using the {slot} checkpoint of the newest run, {newest.Path}");
+        }
+
+        if (File.Exists(Path.Combine(checkpoint, CheckpointState.FileName)))
+            return (Path.GetFullPath(checkpoint), $"using checkpoint {Path.GetFullPath(checkpoint)}");
+        if (Directory.Exists(checkpoint) && File.Exists(Path.Combine(checkpoint, RunDirectory.ConfigFileName)))
+        {
+            var run = RunDirectory.Open(checkpoint);
+            var (path, slot) = FindInRun(run)
+                ?? throw new LlmTrainerException($"run {run.Path} has no checkpoint yet (checkpoints/best or checkpoints/latest); train it longer or resume it with 'llmtrain train --resume {run.Path}'.");
+            return (path, $"using the {slot} checkpoint of run {run.Path}");
+        }
+
+        throw new LlmTrainerException(
+            Directory.Exists(checkpoint)
+                ? $"'{checkpoint}' is neither a checkpoint (no {CheckpointState.FileName}) nor a run directory (no {RunDirectory.ConfigFileName}); give runs/NAME or runs/NAME/checkpoints/best."
+                : $"checkpoint '{checkpoint}' does not exist; give a run directory (runs/NAME) or a checkpoint in it (runs/NAME/checkpoints/best).");
+    }
+
+    /// <summary>Loads the checkpoint that <see cref="Locate"/> finds, onto <paramref name="device"/> ("auto": CUDA when present).</summary>
+    public static TrainedModel Load(string checkpointPath, string device = "auto")
+    {
+        var state = CheckpointState.Read(checkpointPath);
+        // A checkpoint lives in RUN/checkpoints/SLOT; the run holds config.json and tokenizer.json.
+        var runPath = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)))
+            ?? throw new LlmTrainerException($"checkpoint '{checkpointPath}' is not inside a run directory (RUN/checkpoints/SLOT).");
+        if (!File.Exists(Path.Combine(runPath, RunDirectory.ConfigFileName)))
+            throw new LlmTrainerException($"checkpoint '{checkpointPath}' is not inside a run directory: {Path.Combine(runPath, RunDirectory.ConfigFileName)} is missing.");
+        var run = RunDirectory.Open(runPath);
+
+        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = run.ConfigPath, CheckDataPaths = false }).Config;
+        if (!File.Exists(run.TokenizerPath))
+            throw new LlmTrainerException($"run {run.Path} has no {RunDirectory.TokenizerFileName}; copy the tokenizer the run was trained with there.");
+        var tokenizer = Tokenizer.Load(run.TokenizerPath);
+        if (state.TokenizerHash is { } hash && hash != tokenizer.Hash)
+            throw new LlmTrainerException(
+                $"{run.TokenizerPath} is not the tokenizer checkpoint {checkpointPath} was trained with (hash {tokenizer.Hash[..12]}…, checkpoint {hash[..Math.Min(12, hash.Length)]}…); restore the run's tokenizer.json.");
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new LlmTrainerException(
+                $"{run.TokenizerPath} has {tokenizer.VocabSize} tokens but the model in {run.ConfigPath} has vocab_size {config.VocabSize}; the tokenizer does not belong to this run.");
+        if (state.ConfigHash != Trainer.ConfigHash(config))
+            throw new LlmTrainerException(
+                $"{checkpointPath} was written by a model of another shape than {run.ConfigPath} describes; restore the run's config.json.");
+
+        var target = ResolveDevice(device);
+        var model = new Llama(Trainer.ToModelConfig(config) with { Dropout = 0 });
+        try
+        {
+            using (var scope = torch.NewDisposeScope())
+                model.load_state_dict(TensorFiles.Load(Path.Combine(checkpointPath, CheckpointStore.ModelFileName)));
+            if (target != Device.CPU) model.to(target);
+            model.eval();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new TrainedModel(model, tokenizer, config, run, Path.GetFullPath(checkpointPath), state, target);
+    }
+
+    private static Device ResolveDevice(string device)
+    {
+        if (device == "auto")
+            return torch.cuda.is_available() ? Device.CUDA() : Device.CPU;
+        var parsed = Device.Parse(device);
+        if (parsed.IsCuda && !torch.cuda.is_available())
+            throw new LlmTrainerException($"device is '{device}' but no CUDA device is available on this machine; use --device cpu (or auto).");
+        return parsed;
+    }
+
+    private static (string Path, string Slot)? FindInRun(RunDirectory run)
+    {
+        var store = run.Checkpoints;
+        if (!Directory.Exists(store.Directory)) return null;
+        foreach (var slot in new[] { CheckpointStore.Best, CheckpointStore.Latest })
+        {
+            if (store.Find(slot) is { } path && File.Exists(Path.Combine(path, CheckpointState.FileName)))
+                return (path, slot);
+        }
+        return null;
+    }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -41,6 +41,7 @@ public static class Program
         yield return InfoCommand.Create();
         yield return TokenizerCommand.Create();
         yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
         yield return BenchCommand.Create();
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();

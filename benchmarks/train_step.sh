@@ -2,15 +2,17 @@
 # Training-step throughput of llmtrain against the same model in PyTorch eager (Debian's python3-torch),
 # same shapes, AdamW, clipping and thread count, run one after the other on this machine.
 # Usage: benchmarks/train_step.sh [CONFIG...]   (default: tiny 15m). Prints ms/step, tokens/s and the ratio.
+# Config keys can be overridden for both sides, e.g. OVERRIDES="--batch_size 8 --grad_accum_steps 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
+read -r -a overrides <<< "${OVERRIDES:-}"
 configs=("$@"); [ ${#configs[@]} -gt 0 ] || configs=(tiny 15m)
 dpkg -s python3-torch >/dev/null 2>&1 || { echo "needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
 printf '%-8s %12s %8s %14s %14s %14s %14s %7s\n' config params threads "llmtrain ms" "pytorch ms" "llmtrain tok/s" "pytorch tok/s" ratio
 for cfg in "${configs[@]}"; do
-  ours=$(dotnet "$ROOT/artifacts/llmtrain/llmtrain.dll" bench train --config "$cfg" --device cpu --steps "$STEPS" --warmup "$WARMUP" --json)
+  ours=$(dotnet "$ROOT/artifacts/llmtrain/llmtrain.dll" bench train --config "$cfg" --device cpu --steps "$STEPS" --warmup "$WARMUP" "${overrides[@]}" --json)
   resolved=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["resolved"]))' "$ours")
   threads=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["threads"])' "$ours")
   theirs=$(/usr/bin/python3 "$ROOT/benchmarks/train_step.py" "$resolved" "$STEPS" "$WARMUP" "$threads")

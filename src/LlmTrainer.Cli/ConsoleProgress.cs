@@ -7,7 +7,7 @@ namespace LlmTrainer.Cli;
 /// Plain progress lines on standard error (so standard output stays clean for data), at most one line per
 /// task every half second, plus the line that completes a task.
 /// </summary>
-internal sealed class ConsoleProgress(TextWriter? writer = null) : IProgressReporter
+internal sealed class ConsoleProgress(TextWriter? writer = null) : IConsoleProgress
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
     private readonly TextWriter _writer = writer ?? Console.Error;
@@ -17,6 +17,8 @@ internal sealed class ConsoleProgress(TextWriter? writer = null) : IProgressRepo
 
     public void Report(ProgressUpdate update)
     {
+        if (update.LiveOnly)
+            return;
         lock (_lock)
         {
             var now = _clock.Elapsed;
@@ -41,4 +43,10 @@ internal sealed class ConsoleProgress(TextWriter? writer = null) : IProgressRepo
         lock (_lock)
             _writer.WriteLine($"warning: {message}");
     }
+
+    public void Dispose() { }
+
+    /// <summary>Progress bars when <paramref name="writer"/> is a terminal, plain lines otherwise (pipes, files, CI).</summary>
+    public static IConsoleProgress Create(TextWriter writer) =>
+        LiveProgress.IsTerminal(writer) ? LiveProgress.ForTerminal(writer) : new ConsoleProgress(writer);
 }

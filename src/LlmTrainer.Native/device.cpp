@@ -32,9 +32,9 @@ LLM_API int32_t llm_set_tf32(int32_t enabled) {
 LLM_API int32_t llm_cuda_memory(int32_t idx, int32_t which, int64_t* bytes) {
     LLM_TRY({
 #ifdef LLM_WITH_CUDA
-        using namespace c10::cuda::CUDACachingAllocator;
-        auto stats = getDeviceStats(static_cast<c10::DeviceIndex>(idx));
-        const size_t agg = static_cast<size_t>(StatType::AGGREGATE);
+        auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(idx));
+        // StatType::AGGREGATE is 0 in every version; its namespace moved (c10::CachingAllocator in 2.5+).
+        const size_t agg = 0;
         switch (which) {
             case 0: *bytes = stats.allocated_bytes[agg].current; break;
             case 1: *bytes = stats.allocated_bytes[agg].peak; break;

@@ -27,7 +27,9 @@ internal static class DataCommand
             string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null)
                 Directory.CreateDirectory(dir);
-            long bytes = new SyntheticStories(parse.GetValue(seed)).WriteText(path, count, new ConsoleProgress(parse.InvocationConfiguration.Error));
+            long bytes;
+            using (var progress = ConsoleProgress.Create(parse.InvocationConfiguration.Error))
+                bytes = new SyntheticStories(parse.GetValue(seed)).WriteText(path, count, progress);
             parse.InvocationConfiguration.Output.WriteLine($"wrote {path}: {count} stories, {bytes / 1e6:0.0} MB");
             return 0;
         }));
@@ -38,7 +40,7 @@ internal static class DataCommand
     {
         var dataset = new Argument<string>("dataset") { Description = "The dataset: tinystories (TinyStoriesV2-GPT4 train and valid text)" };
         dataset.AcceptOnlyFromAmong("tinystories");
-        var output = new Option<string>("--out") { Description = "Directory for the files", DefaultValueFactory = _ => Path.Combine("data", "tinystories") };
+        var output = new Option<string>("--out") { Description = "Directory for the files", DefaultValueFactory = _ => Path.Combine("data", "raw", "tinystories") };
         var baseUrl = new Option<string>("--base-url") { Description = "Where the files are (a mirror)", DefaultValueFactory = _ => TinyStoriesDownload.DefaultBaseUrl };
         var command = new Command("download", "Download a public dataset's text, resuming an interrupted download") { dataset, output, baseUrl };
         command.SetAction(async (parse, cancellationToken) =>
@@ -47,11 +49,14 @@ internal static class DataCommand
             try
             {
                 string dir = parse.GetValue(output)!;
-                var paths = await TinyStoriesDownload.DownloadAsync(dir, parse.GetValue(baseUrl), new ConsoleProgress(stderr), null, cancellationToken);
+                IReadOnlyList<string> paths;
+                using (var progress = ConsoleProgress.Create(stderr))
+                    paths = await TinyStoriesDownload.DownloadAsync(dir, parse.GetValue(baseUrl), progress, null, cancellationToken);
                 var stdout = parse.InvocationConfiguration.Output;
                 foreach (string path in paths)
                     stdout.WriteLine(path);
-                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --out {Path.Combine(dir, "prepared")} --vocab-size 4096");
+                // The 15m/42m/110m configs read data/tinystories and use llama2.c's 32000-token vocabulary.
+                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --out {Path.Combine("data", "tinystories")} --vocab-size 32000");
                 return 0;
             }
             catch (LlmTrainerException e)

@@ -49,7 +49,9 @@ internal static class PrepareCommand
                     parse.GetValue(dedup),
                     parse.GetValue(shardTokens),
                     parse.GetValue(threads));
-                var summary = new PrepareJob(options, new ConsoleProgress(stderr)).Run(cancellationToken);
+                PrepareSummary summary;
+                using (var progress = ConsoleProgress.Create(stderr))
+                    summary = new PrepareJob(options, progress).Run(cancellationToken);
                 Print(stdout, summary);
                 return Task.FromResult(0);
             }

@@ -37,7 +37,7 @@ internal static class TrainCommand
 
     public static int Run(string? configName, bool resuming, string? resumeDir, IReadOnlyList<string> overrides, TextWriter output)
     {
-        var progress = new ConsoleProgress(output);
+        using var progress = ConsoleProgress.Create(output);
         RunDirectory? run = null;
         if (resuming)
         {
@@ -60,15 +60,15 @@ internal static class TrainCommand
         }
 
         var shape = ModelShape.From(cfg);
-        output.WriteLine($"run         {run.Path}");
-        output.WriteLine($"config      {loaded.Origin}");
-        output.WriteLine($"model       {shape.TotalParameters:N0} parameters: d_model {cfg.DModel}, {cfg.NLayer} layers, {cfg.NHead} heads " +
-                         $"({cfg.NKvHead} kv), ffn {cfg.FfnHidden}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
-        output.WriteLine($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
-        output.WriteLine($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
-        output.WriteLine($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
-        output.WriteLine($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
-                         $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
+        progress.Info($"run         {run.Path}");
+        progress.Info($"config      {loaded.Origin}");
+        progress.Info($"model       {shape.TotalParameters:N0} parameters: d_model {cfg.DModel}, {cfg.NLayer} layers, {cfg.NHead} heads " +
+                      $"({cfg.NKvHead} kv), ffn {cfg.FfnHidden}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
+        progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
+        progress.Info($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
+        progress.Info($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
+        progress.Info($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
+                      $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
 
         using var trainer = new Trainer(cfg, run, data, progress);
         if (resuming)
@@ -83,7 +83,7 @@ internal static class TrainCommand
         {
             if (stop.IsCancellationRequested) return; // a second Ctrl+C kills the process
             e.Cancel = true;
-            output.WriteLine("stopping after this step and saving a checkpoint (Ctrl+C again to abort)...");
+            progress.Info("stopping after this step and saving a checkpoint (Ctrl+C again to abort)...");
             stop.Cancel();
         };
         Console.CancelKeyPress += onCancel;
@@ -95,6 +95,7 @@ internal static class TrainCommand
         try
         {
             var result = trainer.Run(stop.Token);
+            progress.Dispose(); // ends a live display before the closing lines
             if (result.Interrupted)
             {
                 output.WriteLine($"saved at step {result.Step}. Resume with: llmtrain train --resume {run.Path}");

@@ -19,7 +19,11 @@ public interface IProgressReporter
 /// <param name="Total">Units in all, when known (drives the ETA).</param>
 /// <param name="Unit">What a unit is: "MB", "docs", "steps".</param>
 /// <param name="Detail">Free text shown beside the bar (rates, loss…).</param>
-public sealed record ProgressUpdate(string Task, double Completed, double? Total, string Unit, string? Detail = null);
+/// <param name="LiveOnly">
+/// Only for a live display (a progress bar on a terminal): plain output leaves it out because an
+/// <see cref="IProgressReporter.Info"/> line already says the same (training's log line).
+/// </param>
+public sealed record ProgressUpdate(string Task, double Completed, double? Total, string Unit, string? Detail = null, bool LiveOnly = false);
 
 /// <summary>Discards everything; the default when a caller does not care.</summary>
 public sealed class NullProgress : IProgressReporter

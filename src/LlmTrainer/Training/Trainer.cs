@@ -135,6 +135,7 @@ public sealed class Trainer : IDisposable
             step++;
             tokensSeen += config.TokensPerStep;
             lastLoss = loss;
+            progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", $"loss {loss:F3}", LiveOnly: true));
 
             if (step % config.LogInterval == 0 || step == config.MaxIters)
             {
@@ -150,7 +151,6 @@ public sealed class Trainer : IDisposable
                 progress.Info(
                     $"step {step}/{config.MaxIters} | loss {loss:F4} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
                     $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{(mfu is { } m ? $" | MFU {m * 100:F1}%" : "")} | ETA {Format(eta)}");
-                progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", $"loss {loss:F3}"));
                 metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
                 intervalStartStep = step;
                 intervalStartTokens = tokensSeen;

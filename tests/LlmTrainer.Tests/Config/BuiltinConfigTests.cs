@@ -40,7 +40,8 @@ public sealed class BuiltinConfigTests
         Assert.Equal(0, config.VocabSize);
         // Its size depends on the tokenizer: about a million parameters with a 4096-token vocabulary.
         Assert.Equal(1_328_256L, ModelShape.From(config, vocabSize: 4096).TotalParameters);
-        Assert.InRange(config.TokensPerStep * config.MaxIters, 1_000_000, 4_000_000);
+        // Enough tokens for the validation loss to fall below half its start, few enough for minutes on two cores.
+        Assert.InRange(config.TokensPerStep * config.MaxIters, 500_000, 4_000_000);
     }
 
     [Theory]

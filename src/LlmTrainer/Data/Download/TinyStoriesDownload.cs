@@ -41,7 +41,7 @@ public static class TinyStoriesDownload
                     $"Cannot reach {url.Host} ({e.Message}). Without network access, download these files by hand on another machine: " +
                     string.Join(", ", FileNames.Select(f => new Uri(root, f).ToString())) +
                     $" and put them in {Path.GetFullPath(directory)}; then prepare them with " +
-                    $"'llmtrain prepare --input {Path.Combine(directory, FileNames[0])} --out data/tinystories --vocab-size 4096'.", e);
+                    $"'llmtrain prepare --input {Path.Combine(directory, FileNames[0])} --out data/tinystories --vocab-size 32000'.", e);
             }
         }
         return paths;

@@ -75,16 +75,20 @@ internal static class EvalCommand
         if (r.MaxTokens is < 1)
             throw new LlmTrainerException($"--max-tokens {r.MaxTokens} must be at least 1; leave it out to evaluate everything.");
 
-        var progress = new ConsoleProgress(stderr);
         var (path, description) = TrainedModel.Locate(r.Checkpoint);
         stderr.WriteLine(description);
         using var trained = TrainedModel.Load(path, r.Device);
         stderr.WriteLine($"model: {trained.Model.num_parameters():N0} parameters, step {trained.State.Step}, on {trained.Device}" +
                          (trained.AutocastDtype is { } dt ? $" ({dt.Name()} autocast)" : ""));
-        using var input = r.Text is not null
-            ? EvalInput.Text(r.Text, trained.Tokenizer, r.MaxTokens)
-            : EvalInput.Split(trained.Config.Data, r.Split, trained.Tokenizer, progress);
-        var result = Evaluator.Evaluate(trained, input, new EvalOptions(r.BatchSize, r.MaxTokens), progress, cancellationToken);
+        EvalResult result;
+        // The progress display (a bar on a terminal) ends before the results are printed.
+        using (var progress = ConsoleProgress.Create(stderr))
+        {
+            using var input = r.Text is not null
+                ? EvalInput.Text(r.Text, trained.Tokenizer, r.MaxTokens)
+                : EvalInput.Split(trained.Config.Data, r.Split, trained.Tokenizer, progress);
+            result = Evaluator.Evaluate(trained, input, new EvalOptions(r.BatchSize, r.MaxTokens), progress, cancellationToken);
+        }
 
         if (r.Json)
             stdout.WriteLine(JsonSerializer.Serialize(ToJson(result, trained, r), Json));

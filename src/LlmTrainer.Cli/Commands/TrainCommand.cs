@@ -54,6 +54,8 @@ internal static class TrainCommand
         var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
         if (run is null)
         {
+            // Absolute data paths: sample, eval and resume then work from any directory.
+            cfg = cfg with { Data = cfg.Data.WithFullPaths() };
             run = RunDirectory.Create(cfg);
             File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
             File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);

@@ -87,7 +87,13 @@ public sealed class TrainedModel : IDisposable
             throw new LlmTrainerException($"checkpoint '{checkpointPath}' is not inside a run directory: {Path.Combine(runPath, RunDirectory.ConfigFileName)} is missing.");
         var run = RunDirectory.Open(runPath);
 
-        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = run.ConfigPath, CheckDataPaths = false }).Config;
+        var config = ConfigLoader.Load([], new ConfigLoadOptions
+        {
+            Config = run.ConfigPath,
+            CheckDataPaths = false,
+            // The run's config as it was written: LLMTRAIN_* variables meant for training must not reshape the model.
+            Environment = new Dictionary<string, string>(),
+        }).Config;
         if (!File.Exists(run.TokenizerPath))
             throw new LlmTrainerException($"run {run.Path} has no {RunDirectory.TokenizerFileName}; copy the tokenizer the run was trained with there.");
         var tokenizer = Tokenizer.Load(run.TokenizerPath);

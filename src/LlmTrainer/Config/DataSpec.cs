@@ -35,6 +35,10 @@ public sealed record DataSpec
         return new DataSpec(sources.ToArray()) { IsMixture = true };
     }
 
+    /// <summary>The same spec with every path made absolute (against the current directory), so a run's config.json works from anywhere.</summary>
+    public DataSpec WithFullPaths() =>
+        IsBuiltin ? this : new DataSpec(Sources.Select(s => s with { Path = System.IO.Path.GetFullPath(s.Path) }).ToArray()) { IsMixture = IsMixture };
+
     /// <summary>Each source's sampling probability: its weight over the sum of weights.</summary>
     public IReadOnlyList<double> Probabilities()
     {

@@ -97,4 +97,17 @@ public sealed class DataSpecTests : IDisposable
         var badWeight = Assert.Throws<LlmTrainerException>(() => Load(["--data:0:path", "a", "--data:0:weight", "lots"], checkPaths: false));
         Assert.Contains("weight 'lots'", badWeight.Message);
     }
+
+    [Fact]
+    public void Full_paths_are_absolute_and_keep_weights_and_form()
+    {
+        var mixture = DataSpec.Mixture([new DataSource("data/a", 3), new DataSource("/abs/b", 1)]).WithFullPaths();
+        Assert.True(mixture.IsMixture);
+        Assert.Equal([Path.GetFullPath("data/a"), "/abs/b"], mixture.Sources.Select(s => s.Path));
+        Assert.Equal([3.0, 1.0], mixture.Sources.Select(s => s.Weight));
+        var single = DataSpec.FromPath("data/one").WithFullPaths();
+        Assert.False(single.IsMixture);
+        Assert.Equal(Path.GetFullPath("data/one"), single.Sources[0].Path);
+        Assert.Same(DataSpec.Builtin, DataSpec.Builtin.WithFullPaths());
+    }
 }

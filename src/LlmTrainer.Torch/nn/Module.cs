@@ -140,12 +140,18 @@ public static partial class nn
 
         public void Dispose()
         {
-            if (disposed) return;
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Disposes parameters, buffers and submodules; a module that owns other tensors overrides this and calls base.</summary>
+        protected virtual void Dispose(bool disposing)
+        {
+            if (disposed || !disposing) return;
             disposed = true;
             foreach (var (_, p) in ownParameters) p.Dispose();
             foreach (var (_, b) in ownBuffers) b.Dispose();
             foreach (var (_, m) in ownModules) m.Dispose();
-            GC.SuppressFinalize(this);
         }
     }
 

@@ -8,6 +8,8 @@ namespace LlmTrainer.Model;
 /// token embedding → N × [RMSNorm → causal self-attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual]
 /// → RMSNorm → LM head. No biases. Parameter names follow Hugging Face's LlamaForCausalLM, so a checkpoint exports
 /// to that format by copying tensors.
+/// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool)"/>
+/// runs positions startPos.. against it; <see cref="forward(Tensor)"/> (training) never touches the cache.
 /// </summary>
 public sealed class Llama : nn.Module<Tensor, Tensor>
 {
@@ -49,6 +51,60 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
         return lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
     }
 
+    /// <summary>
+    /// Logits for token ids (B, T) at positions startPos..startPos+T-1, for inference (no_grad or inference_mode).
+    /// With a <paramref name="startPos"/> the new positions attend causally to the KV cache's positions
+    /// 0..startPos+T-1, whose keys and values for the new positions are written first: this needs
+    /// <see cref="setup_cache"/> for B rows, and startPos+T must not exceed block_size. With a null startPos it is the
+    /// plain forward over positions 0..T-1 without the cache. With <paramref name="lastOnly"/> only the last
+    /// position's logits are computed: (B, 1, vocab).
+    /// </summary>
+    public Tensor forward(Tensor idx, int? startPos, bool lastOnly = false)
+    {
+        if (startPos is { } pos)
+        {
+            if (!model.HasCache)
+                throw new InvalidOperationException("forward(idx, startPos) needs a KV cache: call setup_cache(batchSize) first");
+            if (pos < 0 || pos + idx.size(1) > Config.BlockSize)
+                throw new ArgumentOutOfRangeException(nameof(startPos), pos,
+                    $"positions {pos}..{pos + idx.size(1) - 1} do not fit the context of {Config.BlockSize} (block_size)");
+        }
+        var h = model.forward(idx, startPos);
+        if (lastOnly) h = h.narrow(1, h.size(1) - 1, 1);
+        return lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
+    }
+
+    /// <summary>
+    /// Gives every attention layer a KV cache of (batchSize, n_kv_head, block_size, head_dim) on the model's device, in
+    /// <paramref name="dtype"/> (default: the weights' dtype; pass the autocast dtype when sampling under autocast).
+    /// Replaces a cache set up before. Create it under the same grad mode (inference_mode or not) that uses it.
+    /// </summary>
+    public void setup_cache(int batchSize, ScalarType? dtype = null)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
+        var w = model.embed_tokens.weight;
+        model.setup_cache(batchSize, dtype ?? w.dtype, w.device);
+    }
+
+    /// <summary>Frees the KV caches; forward(idx, startPos) needs a new <see cref="setup_cache"/> after this.</summary>
+    public void clear_cache() => model.clear_cache();
+
+    /// <summary>Rows of the KV cache, or 0 when there is none.</summary>
+    public long CacheBatchSize => model.CacheBatchSize;
+
+    /// <summary>Row i of every layer's cache becomes the former row index[i] (an int64 tensor of batch size), as beam search needs.</summary>
+    public void reorder_cache(Tensor index)
+    {
+        if (!model.HasCache) throw new InvalidOperationException("reorder_cache needs a KV cache: call setup_cache(batchSize) first");
+        model.reorder_cache(index);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) model.clear_cache();
+        base.Dispose(disposing);
+    }
+
     /// <summary>Mean next-token cross entropy of logits for idx against targets (both (B, T)).</summary>
     public Tensor loss(Tensor idx, Tensor targets)
     {
@@ -78,21 +134,50 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
             dropout = register_module("dropout", new nn.Dropout(c.Dropout));
         }
 
-        public override Tensor forward(Tensor idx)
+        public override Tensor forward(Tensor idx) => forward(idx, null);
+
+        /// <summary>Without <paramref name="startPos"/>: positions 0..T-1, no cache (training). With it: positions startPos.. through the KV cache.</summary>
+        public Tensor forward(Tensor idx, int? startPos)
         {
             long t = idx.size(1);
             var x = dropout.forward(embed_tokens.forward(idx));
-            var (cos, sin) = rope.Slice(0, t);
+            var (cos, sin) = rope.Slice(startPos ?? 0, t);
             foreach (var layer in layers)
-                x = layer.forward(x, cos, sin);
+                x = layer.forward(x, cos, sin, startPos);
             return norm.forward(x);
+        }
+
+        public bool HasCache => layers[0].self_attn.kv_cache is not null;
+
+        public long CacheBatchSize => layers[0].self_attn.kv_cache?.BatchSize ?? 0;
+
+        public void setup_cache(int batchSize, ScalarType dtype, Device device)
+        {
+            clear_cache();
+            foreach (var layer in layers)
+                layer.self_attn.kv_cache = new KvCache(batchSize, layer.self_attn.nKvHead, rope.Cos.size(0), layer.self_attn.headDim, dtype, device);
+        }
+
+        public void clear_cache()
+        {
+            foreach (var layer in layers)
+            {
+                layer.self_attn.kv_cache?.Dispose();
+                layer.self_attn.kv_cache = null;
+            }
+        }
+
+        public void reorder_cache(Tensor index)
+        {
+            foreach (var layer in layers)
+                layer.self_attn.kv_cache!.reorder(index);
         }
     }
 
     private sealed class DecoderLayer : nn.Module
     {
         private readonly nn.RMSNorm input_layernorm, post_attention_layernorm;
-        private readonly Attention self_attn;
+        public readonly Attention self_attn;
         private readonly Mlp mlp;
 
         public DecoderLayer(LlamaConfig c)
@@ -103,9 +188,9 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
             post_attention_layernorm = register_module("post_attention_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
         }
 
-        public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos)
         {
-            var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin);
+            var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, startPos);
             return h + mlp.forward(post_attention_layernorm.forward(h));
         }
     }
@@ -114,8 +199,11 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
     {
         private readonly nn.Linear q_proj, k_proj, v_proj, o_proj;
         private readonly nn.Dropout resid_dropout;
-        private readonly int nHead, nKvHead, headDim;
+        public readonly int nHead, nKvHead, headDim;
         private readonly double dropout;
+
+        /// <summary>Keys and values of earlier positions while sampling; null in training.</summary>
+        public KvCache? kv_cache;
 
         public Attention(LlamaConfig c)
         {
@@ -127,7 +215,7 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
             resid_dropout = register_module("resid_dropout", new nn.Dropout(c.Dropout));
         }
 
-        public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos)
         {
             long b = x.size(0), t = x.size(1);
             // (B, T, H·D) → (B, H, T, D)
@@ -136,7 +224,20 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
             var v = v_proj.forward(x).view(b, t, nKvHead, headDim).transpose(1, 2);
             q = Rope.Apply(q, cos, sin);
             k = Rope.Apply(k, cos, sin);
-            var y = F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true);
+            Tensor y;
+            if (startPos is not { } pos)
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true);
+            else
+            {
+                // The new positions attend to every cached one before them and causally among themselves.
+                (k, v) = kv_cache!.update(pos, k, v);
+                if (t == 1)
+                    y = F.scaled_dot_product_attention(q, k, v);
+                else if (pos == 0)
+                    y = F.scaled_dot_product_attention(q, k, v, is_causal: true);
+                else
+                    y = F.scaled_dot_product_attention(q, k, v, attn_mask: torch.ones([t, pos + t], ScalarType.Bool, x.device).tril(pos));
+            }
             y = y.transpose(1, 2).contiguous().view(b, t, nHead * headDim);
             return resid_dropout.forward(o_proj.forward(y));
         }

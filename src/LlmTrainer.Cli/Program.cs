@@ -42,6 +42,7 @@ public static class Program
         yield return TokenizerCommand.Create();
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
+        yield return SampleCommand.Create();
         yield return BenchCommand.Create();
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();

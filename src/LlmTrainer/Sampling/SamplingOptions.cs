@@ -43,23 +43,27 @@ public sealed record SamplingOptions
     /// <summary>A sample ends where one of these strings first appears; the string itself is not part of the output.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
-    /// <summary>Throws <see cref="LlmTrainerException"/> naming the first option whose value cannot work.</summary>
-    public void Validate()
+    /// <summary>
+    /// Throws <see cref="LlmTrainerException"/> naming the first option whose value cannot work. Options are named by
+    /// their snake_case keys (top_p…) unless <paramref name="name"/> says how the caller calls them (a CLI: --top-p).
+    /// </summary>
+    public void Validate(Func<string, string>? name = null)
     {
-        if (MaxNewTokens < 1) throw Bad($"max_new_tokens must be at least 1; got {MaxNewTokens}.");
-        if (!double.IsFinite(Temperature) || Temperature < 0) throw Bad($"temperature must be 0 (greedy) or more; got {Temperature}.");
-        if (TopK is { } k && k < 1) throw Bad($"top_k must be at least 1; got {k}.");
-        if (TopP is { } p && !(p > 0 && p <= 1)) throw Bad($"top_p must be in (0, 1]; got {p}.");
+        string N(string key) => name?.Invoke(key) ?? key;
+        if (MaxNewTokens < 1) throw Bad($"{N("max_new_tokens")} must be at least 1; got {MaxNewTokens}.");
+        if (!double.IsFinite(Temperature) || Temperature < 0) throw Bad($"{N("temperature")} must be 0 (greedy) or more; got {Temperature}.");
+        if (TopK is { } k && k < 1) throw Bad($"{N("top_k")} must be at least 1; got {k}.");
+        if (TopP is { } p && !(p > 0 && p <= 1)) throw Bad($"{N("top_p")} must be in (0, 1]; got {p}.");
         if (!double.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0)
-            throw Bad($"repetition_penalty must be positive (1 = off, 1.1–1.3 is typical); got {RepetitionPenalty}.");
-        if (Beams < 1) throw Bad($"beams must be at least 1; got {Beams}.");
-        if (!double.IsFinite(LengthPenalty)) throw Bad($"length_penalty must be a finite number; got {LengthPenalty}.");
-        if (NumSamples < 1) throw Bad($"num_samples must be at least 1; got {NumSamples}.");
+            throw Bad($"{N("repetition_penalty")} must be positive (1 = off, 1.1–1.3 is typical); got {RepetitionPenalty}.");
+        if (Beams < 1) throw Bad($"{N("beams")} must be at least 1; got {Beams}.");
+        if (!double.IsFinite(LengthPenalty)) throw Bad($"{N("length_penalty")} must be a finite number; got {LengthPenalty}.");
+        if (NumSamples < 1) throw Bad($"{N("num_samples")} must be at least 1; got {NumSamples}.");
         if (Beams > 1 && (TopK is not null || TopP is not null))
-            throw Bad("top_k and top_p apply to sampling, not to beam search (beams > 1), which is deterministic; drop them or use beams 1.");
+            throw Bad($"{N("top_k")} and {N("top_p")} apply to sampling, not to beam search ({N("beams")} > 1), which is deterministic; drop them or use {N("beams")} 1.");
         if (Beams > 1 && NumSamples > Beams)
-            throw Bad($"beam search returns at most beams ({Beams}) hypotheses, but num_samples is {NumSamples}; raise beams or lower num_samples.");
-        if (Stop.Any(string.IsNullOrEmpty)) throw Bad("a stop string is empty; give non-empty stop strings.");
+            throw Bad($"beam search returns at most {N("beams")} ({Beams}) hypotheses, but {N("num_samples")} is {NumSamples}; raise {N("beams")} or lower {N("num_samples")}.");
+        if (Stop.Any(string.IsNullOrEmpty)) throw Bad($"a {N("stop")} string is empty; give non-empty stop strings.");
     }
 
     private static LlmTrainerException Bad(string message) => new(message);

@@ -28,7 +28,54 @@ internal static class BenchCommand
         });
         bench.Subcommands.Add(ops);
         bench.Subcommands.Add(TrainBench());
+        bench.Subcommands.Add(SampleBench());
         return bench;
+    }
+
+    /// <summary>Vocabulary of a benchmark model when the config leaves it to the tokenizer (vocab_size 0).</summary>
+    public const int SampleBenchVocab = 2048;
+
+    /// <summary><c>llmtrain bench sample --config NAME [--batch N] [--tokens N] [--key value…]</c>: decoding tokens/s with and without the KV cache.</summary>
+    private static Command SampleBench()
+    {
+        var config = new Option<string?>("--config") { Description = "Config file or built-in name (default tiny)" };
+        var batch = new Option<int>("--batch") { Description = "Sequences decoded together", DefaultValueFactory = _ => 1 };
+        var tokens = new Option<int>("--tokens") { Description = "New tokens per sequence", DefaultValueFactory = _ => 256 };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Length of the random prompt", DefaultValueFactory = _ => 8 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs of each way, alternating; the best counts", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var command = new Command("sample", "Decoding throughput of a random-weight model with and without the KV cache (no data needed)")
+        {
+            config, batch, tokens, promptTokens, repeats, json,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(batch) < 1) throw new LlmTrainerException($"--batch must be at least 1; got {parse.GetValue(batch)}.");
+            if (parse.GetValue(tokens) < 1) throw new LlmTrainerException($"--tokens must be at least 1; got {parse.GetValue(tokens)}.");
+            if (parse.GetValue(promptTokens) < 1) throw new LlmTrainerException($"--prompt-tokens must be at least 1; got {parse.GetValue(promptTokens)}.");
+            if (parse.GetValue(repeats) < 1) throw new LlmTrainerException($"--repeats must be at least 1; got {parse.GetValue(repeats)}.");
+            var loaded = ConfigLoader.Load(parse.UnmatchedTokens, new ConfigLoadOptions { Config = parse.GetValue(config), CheckDataPaths = false });
+            int cuda = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
+            var caps = new RuntimeCapabilities(cuda, cuda > 0 && torch.cuda.get_device_properties(0).Major >= 8, false);
+            var cfg = loaded.Config.Resolve(caps, loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : SampleBenchVocab);
+            var r = SampleBenchmark.Run(cfg, parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptTokens), parse.GetValue(repeats));
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, block_size = cfg.BlockSize, device = cfg.Device,
+                    dtype = cfg.Dtype, threads = torch.get_num_threads(), batch = r.Batch, prompt_tokens = r.PromptTokens, new_tokens = r.NewTokens,
+                    cached_tokens_per_sec = Math.Round(r.CachedTokensPerSecond, 1), uncached_tokens_per_sec = Math.Round(r.UncachedTokensPerSecond, 1),
+                    speedup = Math.Round(r.Speedup, 2), window_slides = r.WindowSlides,
+                }));
+            else
+                Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads), " +
+                                  $"batch {r.Batch}, {r.NewTokens} new tokens, context {cfg.BlockSize}: " +
+                                  $"KV cache {r.CachedTokensPerSecond:N0} tokens/s, without {r.UncachedTokensPerSecond:N0} tokens/s, {r.Speedup:F1}x" +
+                                  (r.WindowSlides > 0 ? $" (the cached run slid its window {r.WindowSlides} times)" : ""));
+            return 0;
+        });
+        return command;
     }
 
     /// <summary><c>llmtrain bench train --config NAME [--key value…]</c>: ms/step and tokens/s of training steps on random tokens.</summary>

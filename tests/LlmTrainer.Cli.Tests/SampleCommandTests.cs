@@ -94,6 +94,21 @@ public sealed class SampleCommandTests(TrainedRunFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void Stop_strings_take_escapes_for_newlines_and_tabs()
+    {
+        Assert.Equal("\n\n", Commands.SampleCommand.Unescape(@"\n\n"));
+        Assert.Equal("a\tb\\n", Commands.SampleCommand.Unescape(@"a\tb\\n"));
+        Assert.Equal(@"C:\x", Commands.SampleCommand.Unescape(@"C:\x"));
+
+        var (code, stdout, stderr) = CliRunner.Run("sample", "--checkpoint", Best, "--prompt", "Once", "--stop", @"\n", "--stop", " ",
+                                                   "--max-new-tokens", "30", "--json", "--seed", "2");
+        Assert.True(code == 0, stderr);
+        var sample = JsonDocument.Parse(stdout).RootElement.GetProperty("samples")[0].GetString()!;
+        Assert.DoesNotContain('\n', sample);
+        Assert.DoesNotContain(' ', sample);
+    }
+
+    [Fact]
     public void Temperature_with_beam_search_is_an_error()
     {
         var (code, _, stderr) = CliRunner.Run("sample", "--checkpoint", Best, "--beams", "3", "--temperature", "0.7");

@@ -45,7 +45,11 @@ internal static class SampleCommand
         };
         var numSamples = new Option<int>("--num-samples") { Description = "Samples per prompt, generated as one batch", DefaultValueFactory = _ => defaults.NumSamples };
         var seed = new Option<long?>("--seed") { Description = "Seed for sampling: the same seed gives the same text (default: random, printed)" };
-        var stop = new Option<string[]>("--stop") { Description = "End a sample where this string appears (repeatable; not printed)" };
+        var stop = new Option<string[]>("--stop")
+        {
+            Description = @"End a sample where this string appears (repeatable; not printed). 
+, 	,  and \ stand for newline, tab, return and backslash",
+        };
         var device = new Option<string>("--device") { Description = "auto (CUDA when present), cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per prompt (prompt, samples, tokens, tokens_per_sec) instead of streaming text" };
 
@@ -67,7 +71,7 @@ internal static class SampleCommand
                 LengthPenalty = parse.GetValue(lengthPenalty),
                 NumSamples = parse.GetValue(numSamples),
                 Seed = parse.GetValue(seed),
-                Stop = parse.GetValue(stop) ?? [],
+                Stop = (parse.GetValue(stop) ?? []).Select(Unescape).ToArray(),
             };
             options.Validate(FlagName);
             if (options.Beams > 1 && parse.GetResult(temperature) is { Implicit: false })
@@ -77,6 +81,24 @@ internal static class SampleCommand
             return Run(parse.GetValue(checkpoint), prompts, options, parse.GetValue(device) ?? "auto", parse.GetValue(json), Console.Out, Console.Error);
         });
         return command;
+    }
+
+    /// <summary>A stop string as typed: \n, \t, \r and \\ become newline, tab, return and backslash; other text stays.</summary>
+    internal static string Unescape(string text)
+    {
+        if (!text.Contains('\\')) return text;
+        var b = new System.Text.StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 't' or 'r' or '\\')
+            {
+                b.Append(text[++i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => '\\' });
+                continue;
+            }
+            b.Append(c);
+        }
+        return b.ToString();
     }
 
     /// <summary>How the CLI spells a sampling option: top_p → --top-p.</summary>
@@ -144,6 +166,8 @@ internal static class SampleCommand
                 }
                 else if (streaming)
                     stdout.WriteLine();
+                else if (result.Samples.Count == 1)
+                    stdout.WriteLine(prompt + result.Samples[0].Text);
                 else
                     for (int s = 0; s < result.Samples.Count; s++)
                     {

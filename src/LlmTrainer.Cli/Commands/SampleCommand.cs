@@ -47,8 +47,7 @@ internal static class SampleCommand
         var seed = new Option<long?>("--seed") { Description = "Seed for sampling: the same seed gives the same text (default: random, printed)" };
         var stop = new Option<string[]>("--stop")
         {
-            Description = @"End a sample where this string appears (repeatable; not printed). 
-, 	,  and \ stand for newline, tab, return and backslash",
+            Description = @"End a sample where this string appears (repeatable; not printed); \n, \t, \r and \\ stand for newline, tab, return and backslash",
         };
         var device = new Option<string>("--device") { Description = "auto (CUDA when present), cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per prompt (prompt, samples, tokens, tokens_per_sec) instead of streaming text" };

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using LlmTrainer.Config;
+
+namespace LlmTrainer.Cli.Tests;
+
+/// <summary>Keeps the README true: its commands parse, its parameter table matches the configs.</summary>
+public sealed partial class ReadmeTests
+{
+    private static readonly string Readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LlmTrainer.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("LlmTrainer.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Lines of the README's code blocks that run llmtrain, without environment assignments and comments.</summary>
+    public static TheoryData<string> Commands() => new(CommandLines());
+
+    private static List<string> CommandLines()
+    {
+        var data = new List<string>();
+        bool inCode = false;
+        foreach (var raw in Readme.Split('\n'))
+        {
+            var line = raw.TrimEnd();
+            if (line.StartsWith("```", StringComparison.Ordinal))
+            {
+                inCode = !inCode;
+                continue;
+            }
+            if (!inCode) continue;
+            var command = StripComment(line).Trim();
+            command = EnvironmentAssignment().Replace(command, "");
+            foreach (var part in command.Split("&&"))
+            {
+                var p = part.Trim();
+                if (p.StartsWith("llmtrain ", StringComparison.Ordinal) || p == "llmtrain")
+                    data.Add(p);
+            }
+        }
+        return data;
+    }
+
+    [Fact]
+    public void The_readme_shows_the_main_commands()
+    {
+        var commands = CommandLines();
+        foreach (var verb in new[] { "train", "sample", "eval", "prepare", "info" })
+            Assert.Contains(commands, c => c.StartsWith($"llmtrain {verb}", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Every_command_in_the_readme_parses(string command)
+    {
+        var args = Split(command).Skip(1).ToArray();
+        var result = Program.BuildRoot().Parse(args);
+        Assert.True(result.Errors.Count == 0, $"{command}: {string.Join("; ", result.Errors.Select(e => e.Message))}");
+        Assert.NotNull(result.CommandResult.Parent); // a subcommand, not the bare root
+    }
+
+    [Fact]
+    public void The_parameter_table_matches_the_configs()
+    {
+        var rows = TableRow().Matches(Readme).ToList();
+        Assert.Equal(BuiltinConfigs.Names.Order(StringComparer.Ordinal), rows.Select(r => r.Groups["name"].Value).Order(StringComparer.Ordinal));
+        foreach (var row in rows)
+        {
+            var name = row.Groups["name"].Value;
+            var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
+            // The built-in stories' tokenizer has 2048 tokens; a config with vocab_size 0 takes the tokenizer's.
+            var shape = ModelShape.From(config, config.VocabSize == 0 ? 2048 : null);
+            var stated = long.Parse(row.Groups["params"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+            Assert.True(stated == shape.TotalParameters, $"README says {name} has {stated:N0} parameters; the config has {shape.TotalParameters:N0}");
+            Assert.Contains($"{config.DModel} / {config.NLayer} / {config.NHead} ({config.EffectiveKvHeads})", row.Value);
+            Assert.Contains($"| {config.BlockSize} |", row.Value);
+        }
+    }
+
+    private static string StripComment(string line)
+    {
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            if (line[i] == '"') quoted = !quoted;
+            else if (line[i] == '#' && !quoted && (i == 0 || char.IsWhiteSpace(line[i - 1]))) return line[..i];
+        }
+        return line;
+    }
+
+    /// <summary>Splits a command line as a POSIX shell would for the simple quoting the README uses.</summary>
+    private static List<string> Split(string command)
+    {
+        var parts = new List<string>();
+        var current = new StringBuilder();
+        bool quoted = false, any = false;
+        foreach (var c in command)
+        {
+            if (c == '"') { quoted = !quoted; any = true; }
+            else if (char.IsWhiteSpace(c) && !quoted)
+            {
+                if (any) parts.Add(current.ToString());
+                current.Clear();
+                any = false;
+            }
+            else { current.Append(c); any = true; }
+        }
+        if (any) parts.Add(current.ToString());
+        return parts;
+    }
+
+    [GeneratedRegex(@"^(\w+=\S+\s+)+")]
+    private static partial Regex EnvironmentAssignment();
+
+    [GeneratedRegex(@"^\| `(?<name>[^`]+)` \| (?<params>[\d,]+).*$", RegexOptions.Multiline)]
+    private static partial Regex TableRow();
+}

@@ -57,7 +57,8 @@ public static partial class nn
             this.p = p;
         }
 
-        public override Tensor forward(Tensor input) => functional.dropout(input, p, training);
+        /// <summary>As in PyTorch, the input itself when nothing is dropped (p = 0 or eval mode): no native call.</summary>
+        public override Tensor forward(Tensor input) => p == 0 || !training ? input : functional.dropout(input, p, training);
     }
 
     /// <summary>An ordered list of submodules registered as "0", "1", … (so parameters are named layers.0.…).</summary>

@@ -32,6 +32,8 @@ internal sealed class Rope
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = torch.cat([x2.neg(), x1], -1);
-        return x * cos.to(x.dtype) + rotated * sin.to(x.dtype);
+        var dtype = x.dtype;
+        if (dtype != cos.dtype) (cos, sin) = (cos.to(dtype), sin.to(dtype)); // bfloat16 under autocast
+        return x * cos + rotated * sin;
     }
 }

@@ -4,6 +4,8 @@
 # the overhead ratio is (Python - C++) / (llmtrain - C++).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# llmtrain lets idle OpenMP workers sleep (see OpenMpEnvironment.cs); PyTorch gets the same setting.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 N=${1:-100000}
 dpkg -s python3-torch >/dev/null 2>&1 || { echo "needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
 ours=$(dotnet "$ROOT/artifacts/llmtrain/llmtrain.dll" bench ops --iterations "$N" --json)

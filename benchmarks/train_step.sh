@@ -5,6 +5,8 @@
 # Config keys can be overridden for both sides, e.g. OVERRIDES="--batch_size 8 --grad_accum_steps 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# llmtrain lets idle OpenMP workers sleep (see OpenMpEnvironment.cs); PyTorch gets the same setting.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
 read -r -a overrides <<< "${OVERRIDES:-}"

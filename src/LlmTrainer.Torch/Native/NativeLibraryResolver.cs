@@ -20,7 +20,11 @@ internal static class NativeLibraryResolver
         foreach (var candidate in Candidates())
         {
             tried.Add(candidate);
-            if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
+            if (File.Exists(candidate))
+            {
+                OpenMpEnvironment.Apply();
+                return NativeLibrary.Load(candidate);
+            }
         }
         throw new DllNotFoundException(
             $"{FileName} (the llmtrain native shim over libtorch) was not found. Looked in: {string.Join(", ", tried)}. " +

@@ -86,8 +86,31 @@ LLM_API int32_t llm_sdpa(llm_tensor q, llm_tensor k, llm_tensor v, llm_tensor ma
             value = value.repeat_interleave(h / hkv, -3);
         }
         double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(q->size(-1)));
-        at::Tensor scores = at::matmul(*q, key.transpose(-2, -1)).mul(s);
         int64_t L = q->size(-2), S = key.size(-2);
+        bool same_batch = q->dim() == key.dim() && q->dim() >= 3 &&
+                          q->sizes().slice(0, q->dim() - 2).equals(key.sizes().slice(0, key.dim() - 2)) &&
+                          value.dim() == key.dim() && value.sizes().slice(0, value.dim() - 2).equals(key.sizes().slice(0, key.dim() - 2));
+        if (mask == nullptr && same_batch) {
+            // One batched product computes scale · q·kᵀ plus the additive causal mask (0 on and below the diagonal,
+            // -inf above): no separate passes over the (L, S) scores for scaling and masking, forward or backward.
+            std::vector<int64_t> out_sizes = q->sizes().vec();
+            out_sizes.back() = value.size(-1);
+            at::Tensor q3 = q->reshape({-1, L, q->size(-1)});
+            at::Tensor k3 = key.reshape({-1, S, key.size(-1)});
+            at::Tensor v3 = value.reshape({-1, S, value.size(-1)});
+            at::Tensor scores;
+            if (is_causal) {
+                at::Tensor bias = at::full({L, S}, -std::numeric_limits<double>::infinity(), q->options()).triu(1);
+                scores = at::baddbmm(bias, q3, k3.transpose(1, 2), 1.0, s);
+            } else {
+                scores = at::bmm(q3, k3.transpose(1, 2)).mul(s);
+            }
+            at::Tensor attn = scores.softmax(-1);
+            if (dropout_p > 0) attn = at::dropout(attn, dropout_p, true);
+            *out = wrap(at::bmm(attn, v3).view(out_sizes));
+            return 0;
+        }
+        at::Tensor scores = at::matmul(*q, key.transpose(-2, -1)).mul(s);
         if (is_causal) {
             at::Tensor keep = at::ones({L, S}, at::TensorOptions().dtype(at::kBool).device(q->device())).tril();
             scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());

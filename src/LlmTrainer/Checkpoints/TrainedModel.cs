@@ -12,32 +12,23 @@ namespace LlmTrainer.Checkpoints;
 /// </summary>
 public sealed class TrainedModel : IDisposable
 {
-    private TrainedModel(Llama model, Tokenizer tokenizer, TrainConfig config, RunDirectory run, string checkpointPath, CheckpointState state, Device device)
-    {
-        Model = model;
-        Tokenizer = tokenizer;
-        Config = config;
-        Run = run;
-        CheckpointPath = checkpointPath;
-        State = state;
-        Device = device;
-    }
+    private TrainedModel() { }
 
-    public Llama Model { get; }
+    public required Llama Model { get; init; }
 
-    public Tokenizer Tokenizer { get; }
+    public required Tokenizer Tokenizer { get; init; }
 
     /// <summary>The run's resolved config (its <c>config.json</c>).</summary>
-    public TrainConfig Config { get; }
+    public required TrainConfig Config { get; init; }
 
-    public RunDirectory Run { get; }
+    public required RunDirectory Run { get; init; }
 
     /// <summary>The checkpoint directory the weights came from.</summary>
-    public string CheckpointPath { get; }
+    public required string CheckpointPath { get; init; }
 
-    public CheckpointState State { get; }
+    public required CheckpointState State { get; init; }
 
-    public Device Device { get; }
+    public required Device Device { get; init; }
 
     /// <summary>bfloat16 on a CUDA device that has it (run forward passes under autocast); null on CPU.</summary>
     public ScalarType? AutocastDtype =>
@@ -121,7 +112,16 @@ public sealed class TrainedModel : IDisposable
             model.Dispose();
             throw;
         }
-        return new TrainedModel(model, tokenizer, config, run, Path.GetFullPath(checkpointPath), state, target);
+        return new TrainedModel
+        {
+            Model = model,
+            Tokenizer = tokenizer,
+            Config = config,
+            Run = run,
+            CheckpointPath = Path.GetFullPath(checkpointPath),
+            State = state,
+            Device = target,
+        };
     }
 
     private static Device ResolveDevice(string device)

@@ -10,7 +10,9 @@ public sealed class DisposeScope : IDisposable
 {
     [ThreadStatic] private static DisposeScope? current;
 
-    private readonly List<Tensor> tensors = new();
+    // A plain growable array: a scope is often made per op or per small helper, where a List costs a third allocation.
+    private Tensor[]? tensors;
+    private int count;
     private bool disposed;
 
     internal DisposeScope()
@@ -29,8 +31,8 @@ public sealed class DisposeScope : IDisposable
         get
         {
             int n = 0;
-            foreach (var t in tensors)
-                if (ReferenceEquals(t.Scope, this) && !t.IsDisposed) n++;
+            for (int i = 0; i < count; i++)
+                if (ReferenceEquals(tensors![i].Scope, this) && !tensors[i].IsDisposed) n++;
             return n;
         }
     }
@@ -38,16 +40,19 @@ public sealed class DisposeScope : IDisposable
     internal void Add(Tensor t)
     {
         t.Scope = this;
-        tensors.Add(t);
+        if (tensors is null) tensors = new Tensor[8];
+        else if (count == tensors.Length) Array.Resize(ref tensors, count * 2);
+        tensors[count++] = t;
     }
 
     public void Dispose()
     {
         if (disposed) return;
         disposed = true;
-        foreach (var t in tensors)
-            if (ReferenceEquals(t.Scope, this)) t.Dispose();
-        tensors.Clear();
+        for (int i = 0; i < count; i++)
+            if (ReferenceEquals(tensors![i].Scope, this)) tensors[i].Dispose();
+        tensors = null;
+        count = 0;
         if (ReferenceEquals(current, this)) current = Outer;
     }
 }

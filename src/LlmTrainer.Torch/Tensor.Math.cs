@@ -8,31 +8,31 @@ public partial class Tensor
 {
     private Tensor Unary(UnaryOp op)
     {
-        Check(llm_unary((int)op, Handle, out var r));
+        Check(llm_unary((int)op, this, out var r));
         return New(r);
     }
 
     private Tensor Binary(BinaryOp op, Tensor other)
     {
-        Check(llm_binary((int)op, Handle, other.Handle, out var r));
+        Check(llm_binary((int)op, this, other, out var r));
         return New(r);
     }
 
     private Tensor BinaryScalar(ScalarOp op, Scalar s)
     {
-        Check(llm_binary_scalar((int)op, Handle, s.Float, s.Int, s.IsIntegral ? 1 : 0, out var r));
+        Check(llm_binary_scalar((int)op, this, s.Float, s.Int, s.IsIntegral ? 1 : 0, out var r));
         return New(r);
     }
 
     private Tensor InplaceScalar(ScalarInplaceOp op, Scalar s)
     {
-        Check(llm_scalar_((int)op, Handle, s.Float, s.Int, s.IsIntegral ? 1 : 0));
+        Check(llm_scalar_((int)op, this, s.Float, s.Int, s.IsIntegral ? 1 : 0));
         return this;
     }
 
     private Tensor InplaceBinary(BinaryInplaceOp op, Tensor other, double alpha = 1)
     {
-        Check(llm_binary_((int)op, Handle, other.Handle, alpha));
+        Check(llm_binary_((int)op, this, other, alpha));
         return this;
     }
 
@@ -40,17 +40,17 @@ public partial class Tensor
     {
         IntPtr r;
         fixed (long* d = dims)
-            Check(llm_reduce((int)op, Handle, d, dims?.Length ?? -1, keepdim ? 1 : 0, dtype is null ? -1 : (int)dtype, out r));
+            Check(llm_reduce((int)op, this, d, dims?.Length ?? -1, keepdim ? 1 : 0, dtype is null ? -1 : (int)dtype, out r));
         return New(r);
     }
 
     // ---- arithmetic ----
 
     public Tensor add(Tensor other) => Binary(BinaryOp.Add, other);
-    public Tensor add(Tensor other, double alpha) { Check(llm_add_scaled(Handle, other.Handle, alpha, 0, out var r)); return New(r); }
+    public Tensor add(Tensor other, double alpha) { Check(llm_add_scaled(this, other, alpha, 0, out var r)); return New(r); }
     public Tensor add(Scalar s) => BinaryScalar(ScalarOp.Add, s);
     public Tensor sub(Tensor other) => Binary(BinaryOp.Sub, other);
-    public Tensor sub(Tensor other, double alpha) { Check(llm_add_scaled(Handle, other.Handle, alpha, 1, out var r)); return New(r); }
+    public Tensor sub(Tensor other, double alpha) { Check(llm_add_scaled(this, other, alpha, 1, out var r)); return New(r); }
     public Tensor sub(Scalar s) => BinaryScalar(ScalarOp.Sub, s);
     public Tensor mul(Tensor other) => Binary(BinaryOp.Mul, other);
     public Tensor mul(Scalar s) => BinaryScalar(ScalarOp.Mul, s);
@@ -69,8 +69,8 @@ public partial class Tensor
     public Tensor bmm(Tensor other) => Binary(BinaryOp.Bmm, other);
     public Tensor outer(Tensor other) => Binary(BinaryOp.Outer, other);
 
-    public Tensor addcmul(Tensor t1, Tensor t2, double value = 1) { Check(llm_addc(Handle, t1.Handle, t2.Handle, value, 0, out var r)); return New(r); }
-    public Tensor addcdiv(Tensor t1, Tensor t2, double value = 1) { Check(llm_addc(Handle, t1.Handle, t2.Handle, value, 1, out var r)); return New(r); }
+    public Tensor addcmul(Tensor t1, Tensor t2, double value = 1) { Check(llm_addc(this, t1, t2, value, 0, out var r)); return New(r); }
+    public Tensor addcdiv(Tensor t1, Tensor t2, double value = 1) { Check(llm_addc(this, t1, t2, value, 1, out var r)); return New(r); }
 
     public static Tensor operator +(Tensor a, Tensor b) => a.add(b);
     public static Tensor operator +(Tensor a, Scalar b) => a.add(b);
@@ -120,7 +120,7 @@ public partial class Tensor
 
     public Tensor clamp(double? min = null, double? max = null)
     {
-        Check(llm_clamp(Handle, min.HasValue ? 1 : 0, min ?? 0, max.HasValue ? 1 : 0, max ?? 0, out var r));
+        Check(llm_clamp(this, min.HasValue ? 1 : 0, min ?? 0, max.HasValue ? 1 : 0, max ?? 0, out var r));
         return New(r);
     }
 
@@ -144,24 +144,24 @@ public partial class Tensor
 
     public bool allclose(Tensor other, double rtol = 1e-5, double atol = 1e-8)
     {
-        Check(llm_allclose(Handle, other.Handle, rtol, atol, out var r));
+        Check(llm_allclose(this, other, rtol, atol, out var r));
         return r != 0;
     }
 
     /// <summary>Same shape and same values (torch.equal).</summary>
     public bool equal(Tensor other)
     {
-        Check(llm_equal(Handle, other.Handle, out var r));
+        Check(llm_equal(this, other, out var r));
         return r != 0;
     }
 
     // ---- in place ----
 
-    public Tensor zero_() { Check(llm_unary_((int)UnaryInplaceOp.Zero, Handle)); return this; }
-    public Tensor neg_() { Check(llm_unary_((int)UnaryInplaceOp.Neg, Handle)); return this; }
-    public Tensor sqrt_() { Check(llm_unary_((int)UnaryInplaceOp.Sqrt, Handle)); return this; }
-    public Tensor exp_() { Check(llm_unary_((int)UnaryInplaceOp.Exp, Handle)); return this; }
-    public Tensor detach_() { Check(llm_unary_((int)UnaryInplaceOp.Detach, Handle)); return this; }
+    public Tensor zero_() { Check(llm_unary_((int)UnaryInplaceOp.Zero, this)); return this; }
+    public Tensor neg_() { Check(llm_unary_((int)UnaryInplaceOp.Neg, this)); return this; }
+    public Tensor sqrt_() { Check(llm_unary_((int)UnaryInplaceOp.Sqrt, this)); return this; }
+    public Tensor exp_() { Check(llm_unary_((int)UnaryInplaceOp.Exp, this)); return this; }
+    public Tensor detach_() { Check(llm_unary_((int)UnaryInplaceOp.Detach, this)); return this; }
     public Tensor add_(Tensor other, double alpha = 1) => InplaceBinary(BinaryInplaceOp.Add, other, alpha);
     public Tensor sub_(Tensor other, double alpha = 1) => InplaceBinary(BinaryInplaceOp.Sub, other, alpha);
     public Tensor mul_(Tensor other) => InplaceBinary(BinaryInplaceOp.Mul, other);
@@ -179,25 +179,25 @@ public partial class Tensor
 
     public Tensor masked_fill(Tensor mask, Scalar value)
     {
-        Check(llm_masked_fill(Handle, mask.Handle, value.Float, value.Int, value.IsIntegral ? 1 : 0, 0, out var r));
+        Check(llm_masked_fill(this, mask, value.Float, value.Int, value.IsIntegral ? 1 : 0, 0, out var r));
         return New(r);
     }
 
     public Tensor masked_fill_(Tensor mask, Scalar value)
     {
-        Check(llm_masked_fill(Handle, mask.Handle, value.Float, value.Int, value.IsIntegral ? 1 : 0, 1, out _));
+        Check(llm_masked_fill(this, mask, value.Float, value.Int, value.IsIntegral ? 1 : 0, 1, out _));
         return this;
     }
 
     public Tensor normal_(double mean = 0, double std = 1, Generator? generator = null)
     {
-        Check(llm_random_(0, Handle, mean, std, generator?.Ptr ?? IntPtr.Zero));
+        Check(llm_random_(0, this, mean, std, generator?.Ptr ?? IntPtr.Zero));
         return this;
     }
 
     public Tensor uniform_(double from = 0, double to = 1, Generator? generator = null)
     {
-        Check(llm_random_(1, Handle, from, to, generator?.Ptr ?? IntPtr.Zero));
+        Check(llm_random_(1, this, from, to, generator?.Ptr ?? IntPtr.Zero));
         return this;
     }
 
@@ -230,42 +230,42 @@ public partial class Tensor
     /// <summary>Maximum along a dimension with its indices (torch.max(x, dim)).</summary>
     public (Tensor values, Tensor indices) max(long dim, bool keepdim = false)
     {
-        Check(llm_max_dim(Handle, dim, keepdim ? 1 : 0, 0, out var v, out var i));
+        Check(llm_max_dim(this, dim, keepdim ? 1 : 0, 0, out var v, out var i));
         return (New(v), New(i));
     }
 
     public (Tensor values, Tensor indices) min(long dim, bool keepdim = false)
     {
-        Check(llm_max_dim(Handle, dim, keepdim ? 1 : 0, 1, out var v, out var i));
+        Check(llm_max_dim(this, dim, keepdim ? 1 : 0, 1, out var v, out var i));
         return (New(v), New(i));
     }
 
     public (Tensor values, Tensor indices) topk(long k, long dim = -1, bool largest = true, bool sorted = true)
     {
-        Check(llm_topk(Handle, k, dim, largest ? 1 : 0, sorted ? 1 : 0, out var v, out var i));
+        Check(llm_topk(this, k, dim, largest ? 1 : 0, sorted ? 1 : 0, out var v, out var i));
         return (New(v), New(i));
     }
 
     public (Tensor values, Tensor indices) sort(long dim = -1, bool descending = false, bool stable = false)
     {
-        Check(llm_sort(Handle, dim, descending ? 1 : 0, stable ? 1 : 0, out var v, out var i));
+        Check(llm_sort(this, dim, descending ? 1 : 0, stable ? 1 : 0, out var v, out var i));
         return (New(v), New(i));
     }
 
-    public Tensor cumsum(long dim) { Check(llm_cumsum(Handle, dim, out var r)); return New(r); }
+    public Tensor cumsum(long dim) { Check(llm_cumsum(this, dim, out var r)); return New(r); }
 
     public Tensor softmax(long dim, ScalarType? dtype = null)
     {
-        Check(llm_softmax(Handle, dim, 0, dtype is null ? -1 : (int)dtype, out var r));
+        Check(llm_softmax(this, dim, 0, dtype is null ? -1 : (int)dtype, out var r));
         return New(r);
     }
 
     public Tensor log_softmax(long dim, ScalarType? dtype = null)
     {
-        Check(llm_softmax(Handle, dim, 1, dtype is null ? -1 : (int)dtype, out var r));
+        Check(llm_softmax(this, dim, 1, dtype is null ? -1 : (int)dtype, out var r));
         return New(r);
     }
 
-    public Tensor triu(long diagonal = 0) { Check(llm_tri(Handle, diagonal, 1, out var r)); return New(r); }
-    public Tensor tril(long diagonal = 0) { Check(llm_tri(Handle, diagonal, 0, out var r)); return New(r); }
+    public Tensor triu(long diagonal = 0) { Check(llm_tri(this, diagonal, 1, out var r)); return New(r); }
+    public Tensor tril(long diagonal = 0) { Check(llm_tri(this, diagonal, 0, out var r)); return New(r); }
 }

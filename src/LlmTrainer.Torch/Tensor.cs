@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Runtime.InteropServices.Marshalling;
 using System.Text;
 using LlmTrainer.Torch.Native;
 using static LlmTrainer.Torch.Native.NativeMethods;
@@ -7,37 +7,54 @@ namespace LlmTrainer.Torch;
 
 /// <summary>
 /// A libtorch tensor. Owns one native handle; dispose it, or create it inside a <see cref="DisposeScope"/>
-/// that disposes it. A tensor whose handle is released by the finalizer was leaked: <see cref="LeakedCount"/> counts them.
-/// (The SafeHandle is the only finalizable object per tensor: one finalizer registration per op, not two.)
+/// that disposes it. A tensor that no scope owns has a finalizer (a pooled <see cref="LeakGuard"/>): if it is
+/// garbage-collected without being disposed, the finalizer frees the handle and <see cref="LeakedCount"/> counts it.
+/// Tensors made inside a scope carry no finalizer at all, which keeps the per-op cost of a training step low.
 /// </summary>
+[NativeMarshalling(typeof(TensorMarshaller))]
 public partial class Tensor : IDisposable
 {
-    private readonly TensorHandle handle;
+    private IntPtr handle;
+    private LeakGuard? guard;
+    private DisposeScope? scope;
 
     internal Tensor(IntPtr ptr)
     {
-        handle = new TensorHandle(ptr);
-        DisposeScope.Current?.Add(this);
+        handle = ptr;
+        if (DisposeScope.Current is { } s) s.Add(this);
+        else guard = LeakGuard.Arm(ptr);
     }
 
     /// <summary>Tensors that were garbage-collected without being disposed (a bug in their owner).</summary>
-    public static long LeakedCount => TensorHandle.LeakedCount;
+    public static long LeakedCount => LeakGuard.LeakedCount;
 
     /// <summary>Native tensor handles alive in the whole process.</summary>
     public static long LiveHandleCount => llm_live_tensors();
 
-    internal DisposeScope? Scope { get; set; }
+    /// <summary>The scope that will dispose this tensor, or null when its owner must (the leak guard watches then).</summary>
+    internal DisposeScope? Scope
+    {
+        get => scope;
+        set
+        {
+            scope = value;
+            if (value is null && guard is null && handle != IntPtr.Zero) guard = LeakGuard.Arm(handle);
+        }
+    }
 
-    public bool IsDisposed => handle.IsClosed;
+    public bool IsDisposed => handle == IntPtr.Zero;
 
-    internal TensorHandle Handle
+    /// <summary>The native <c>at::Tensor*</c>; only for passing to native code while this tensor is kept reachable.</summary>
+    internal IntPtr NativeHandle
     {
         get
         {
-            ObjectDisposedException.ThrowIf(handle.IsClosed, this);
+            if (handle == IntPtr.Zero) ThrowDisposed();
             return handle;
         }
     }
+
+    private void ThrowDisposed() => throw new ObjectDisposedException(nameof(Tensor), "the tensor has been disposed");
 
     /// <summary>Wraps a native result; a null pointer means "undefined" and gives null.</summary>
     internal static Tensor? Wrap(IntPtr ptr) => ptr == IntPtr.Zero ? null : new Tensor(ptr);
@@ -48,8 +65,12 @@ public partial class Tensor : IDisposable
 
     public void Dispose()
     {
-        if (handle.IsClosed) return;
-        handle.DisposeByOwner();
+        var h = handle;
+        if (h == IntPtr.Zero) return;
+        handle = IntPtr.Zero;
+        guard?.Disarm();
+        guard = null;
+        llm_tensor_free(h);
     }
 
     /// <summary>Hands this tensor to the scope around the current one (or to nobody at the outermost level).</summary>
@@ -74,9 +95,8 @@ public partial class Tensor : IDisposable
     {
         get
         {
-            var h = Handle;
-            var dims = new long[llm_dim(h)];
-            fixed (long* p = dims) llm_shape(h, p);
+            var dims = new long[llm_dim(this)];
+            fixed (long* p = dims) llm_shape(this, p);
             return dims;
         }
     }
@@ -87,22 +107,22 @@ public partial class Tensor : IDisposable
         return s[dim < 0 ? dim + s.Length : dim];
     }
 
-    public int dim() => llm_dim(Handle);
+    public int dim() => llm_dim(this);
 
-    public long numel() => llm_numel(Handle);
+    public long numel() => llm_numel(this);
 
-    public ScalarType dtype => (ScalarType)llm_dtype(Handle);
+    public ScalarType dtype => (ScalarType)llm_dtype(this);
 
     public Device device
     {
         get
         {
-            llm_device(Handle, out var type, out var index);
+            llm_device(this, out var type, out var index);
             return new Device((DeviceType)type, index);
         }
     }
 
-    public bool is_contiguous() => llm_is_contiguous(Handle) != 0;
+    public bool is_contiguous() => llm_is_contiguous(this) != 0;
 
     public long element_size() => dtype.ElementSize();
 
@@ -120,14 +140,14 @@ public partial class Tensor : IDisposable
 
     private Tensor To(int dtype, int dev, int idx, bool copy, bool nonBlocking = false)
     {
-        Check(llm_to(Handle, dtype, dev, idx, nonBlocking ? 1 : 0, copy ? 1 : 0, out var r));
+        Check(llm_to(this, dtype, dev, idx, nonBlocking ? 1 : 0, copy ? 1 : 0, out var r));
         return New(r);
     }
 
     /// <summary>A second handle to the same tensor (shared storage and autograd identity), owned separately.</summary>
     public Tensor alias()
     {
-        Check(llm_tensor_alias(Handle, out var r));
+        Check(llm_tensor_alias(this, out var r));
         return New(r);
     }
 
@@ -136,7 +156,7 @@ public partial class Tensor : IDisposable
     {
         CheckElementType<T>();
         var result = new T[numel()];
-        fixed (T* p = result) Check(llm_copy_to_host(Handle, p, (long)result.Length * sizeof(T)));
+        fixed (T* p = result) Check(llm_copy_to_host(this, p, (long)result.Length * sizeof(T)));
         return result;
     }
 
@@ -144,14 +164,14 @@ public partial class Tensor : IDisposable
     public unsafe void CopyTo<T>(Span<T> destination) where T : unmanaged
     {
         CheckElementType<T>();
-        fixed (T* p = destination) Check(llm_copy_to_host(Handle, p, (long)destination.Length * sizeof(T)));
+        fixed (T* p = destination) Check(llm_copy_to_host(this, p, (long)destination.Length * sizeof(T)));
     }
 
     /// <summary>Overwrites the elements (any device) from host memory; no new tensor is created.</summary>
     public unsafe void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
     {
         CheckElementType<T>();
-        fixed (T* p = source) Check(llm_copy_from_host(Handle, p, (long)source.Length * sizeof(T)));
+        fixed (T* p = source) Check(llm_copy_from_host(this, p, (long)source.Length * sizeof(T)));
     }
 
     private unsafe void CheckElementType<T>() where T : unmanaged
@@ -163,7 +183,7 @@ public partial class Tensor : IDisposable
     /// <summary>The value of a one-element tensor.</summary>
     public T item<T>() where T : unmanaged
     {
-        Check(llm_item(Handle, out var f, out var i));
+        Check(llm_item(this, out var f, out var i));
         if (typeof(T) == typeof(float)) return (T)(object)(float)f;
         if (typeof(T) == typeof(double)) return (T)(object)f;
         if (typeof(T) == typeof(long)) return (T)(object)i;
@@ -174,7 +194,7 @@ public partial class Tensor : IDisposable
 
     public override string ToString()
     {
-        if (handle.IsClosed) return "Tensor(disposed)";
+        if (IsDisposed) return "Tensor(disposed)";
         return $"Tensor(shape=[{string.Join(", ", shape)}], dtype={dtype.Name()}, device={device})";
     }
 
@@ -182,7 +202,7 @@ public partial class Tensor : IDisposable
     public unsafe string ToValuesString()
     {
         var buf = new byte[1 << 16];
-        fixed (byte* p = buf) Check(llm_tensor_to_string(Handle, p, buf.Length));
+        fixed (byte* p = buf) Check(llm_tensor_to_string(this, p, buf.Length));
         int n = Array.IndexOf(buf, (byte)0);
         return Encoding.UTF8.GetString(buf, 0, n < 0 ? buf.Length : n);
     }
@@ -191,8 +211,8 @@ public partial class Tensor : IDisposable
 
     public bool requires_grad
     {
-        get => llm_requires_grad(Handle) != 0;
-        set => Check(llm_set_requires_grad(Handle, value ? 1 : 0));
+        get => llm_requires_grad(this) != 0;
+        set => Check(llm_set_requires_grad(this, value ? 1 : 0));
     }
 
     public Tensor requires_grad_(bool value = true)
@@ -201,29 +221,29 @@ public partial class Tensor : IDisposable
         return this;
     }
 
-    public bool is_leaf => llm_is_leaf(Handle) != 0;
+    public bool is_leaf => llm_is_leaf(this) != 0;
 
     /// <summary>The accumulated gradient as a new handle (owned by the current scope), or null.</summary>
     public Tensor? grad
     {
         get
         {
-            Check(llm_grad(Handle, out var r));
+            Check(llm_grad(this, out var r));
             return Wrap(r);
         }
-        set => Check(llm_set_grad(Handle, value?.Handle ?? TensorHandle.Null));
+        set => Check(llm_set_grad(this, value));
     }
 
     public void backward(Tensor? gradient = null, bool retain_graph = false) =>
-        Check(llm_backward(Handle, gradient?.Handle ?? TensorHandle.Null, retain_graph ? 1 : 0));
+        Check(llm_backward(this, gradient, retain_graph ? 1 : 0));
 
     /// <summary>Replaces this tensor's data in place, keeping its identity (how Module.to moves parameters).</summary>
-    public void set_data(Tensor data) => Check(llm_set_data(Handle, data.Handle));
+    public void set_data(Tensor data) => Check(llm_set_data(this, data));
 
     internal static unsafe IntPtr[] Handles(IReadOnlyList<Tensor> tensors)
     {
         var ptrs = new IntPtr[tensors.Count];
-        for (int i = 0; i < ptrs.Length; i++) ptrs[i] = tensors[i].Handle.DangerousGetHandle();
+        for (int i = 0; i < ptrs.Length; i++) ptrs[i] = tensors[i].NativeHandle;
         return ptrs;
     }
 }
@@ -234,7 +254,7 @@ public partial class Tensor
     public unsafe byte[] ToBytes()
     {
         var result = new byte[numel() * dtype.ElementSize()];
-        fixed (byte* p = result) Check(llm_copy_to_host(Handle, p, result.Length));
+        fixed (byte* p = result) Check(llm_copy_to_host(this, p, result.Length));
         return result;
     }
 }

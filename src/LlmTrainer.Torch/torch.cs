@@ -52,9 +52,9 @@ public static unsafe partial class torch
         return Tensor.New(r);
     }
 
-    public static Tensor zeros_like(Tensor t) { Check(llm_like(0, t.Handle, out var r)); return Tensor.New(r); }
-    public static Tensor ones_like(Tensor t) { Check(llm_like(1, t.Handle, out var r)); return Tensor.New(r); }
-    public static Tensor empty_like(Tensor t) { Check(llm_like(2, t.Handle, out var r)); return Tensor.New(r); }
+    public static Tensor zeros_like(Tensor t) { Check(llm_like(0, t, out var r)); return Tensor.New(r); }
+    public static Tensor ones_like(Tensor t) { Check(llm_like(1, t, out var r)); return Tensor.New(r); }
+    public static Tensor empty_like(Tensor t) { Check(llm_like(2, t, out var r)); return Tensor.New(r); }
 
     public static Tensor arange(double start, double end, double step = 1, ScalarType dtype = int64, Device? device = null)
     {
@@ -134,7 +134,7 @@ public static unsafe partial class torch
 
     public static Tensor multinomial(Tensor probs, long num_samples, bool replacement = false, Generator? generator = null)
     {
-        Check(llm_multinomial(probs.Handle, num_samples, replacement ? 1 : 0, generator?.Ptr ?? IntPtr.Zero, out var r));
+        Check(llm_multinomial(probs, num_samples, replacement ? 1 : 0, generator?.Ptr ?? IntPtr.Zero, out var r));
         return Tensor.New(r);
     }
 
@@ -171,7 +171,7 @@ public static unsafe partial class torch
 
     public static Tensor where(Tensor condition, Tensor x, Tensor y)
     {
-        Check(llm_where(condition.Handle, x.Handle, y.Handle, out var r));
+        Check(llm_where(condition, x, y, out var r));
         return Tensor.New(r);
     }
 
@@ -274,7 +274,7 @@ public static class TorchBenchmark
     /// <summary>ns per op of a tiny-op loop run entirely in C++ (0 add, 1 matmul, 2 add_): the no-binding baseline.</summary>
     public static double NativeLoop(int kind, Tensor a, Tensor b, long iterations)
     {
-        Check(llm_bench_loop(kind, a.Handle, b.Handle, iterations, out var ns));
+        Check(llm_bench_loop(kind, a, b, iterations, out var ns));
         return ns;
     }
 }

@@ -51,6 +51,47 @@ public sealed class LifetimeTests
     }
 
     [Fact]
+    public void A_tensor_dropped_outside_any_scope_is_freed_by_its_finalizer_and_counted_as_leaked()
+    {
+        // Disposed tensors hand their guards back to the pool; a pooled guard must not count as a leak.
+        for (int i = 0; i < 10; i++) torch.ones([4]).Dispose();
+        long before = Tensor.LiveHandleCount, leakedBefore = Tensor.LeakedCount;
+        DropUndisposed();
+        for (int i = 0; i < 3 && Tensor.LeakedCount < leakedBefore + 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.Equal(leakedBefore + 2, Tensor.LeakedCount);
+        Assert.Equal(before, Tensor.LiveHandleCount);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void DropUndisposed()
+    {
+        _ = torch.ones([4]);                   // made outside any scope
+        using var scope = torch.NewDisposeScope();
+        torch.zeros([4]).DetachFromDisposeScope(); // taken out of its scope, then forgotten
+        _ = torch.ones([2]);                   // owned by the scope: freed by it, not leaked
+    }
+
+    [Fact]
+    public void A_tensor_owned_by_a_live_scope_survives_garbage_collection()
+    {
+        using var scope = torch.NewDisposeScope();
+        long before = Tensor.LiveHandleCount;
+        MakeInScope();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(before + 1, Tensor.LiveHandleCount);
+        scope.Dispose();
+        Assert.Equal(before, Tensor.LiveHandleCount);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void MakeInScope() => _ = torch.ones([3]);
+
+    [Fact]
     public void Shape_mismatch_raises_with_libtorchs_message_and_the_process_goes_on()
     {
         using var scope = torch.NewDisposeScope();

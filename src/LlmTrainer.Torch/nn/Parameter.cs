@@ -17,7 +17,7 @@ public sealed class Parameter : Tensor
 
     private static IntPtr DetachedHandle(Tensor data)
     {
-        Check(llm_unary((int)Native.UnaryOp.Detach, data.Handle, out var r));
+        Check(llm_unary((int)Native.UnaryOp.Detach, data, out var r));
         data.Dispose();
         return r;
     }

@@ -10,20 +10,20 @@ public static partial class nn
     {
         public static Tensor embedding(Tensor input, Tensor weight)
         {
-            Check(llm_embedding(weight.Handle, input.Handle, out var r));
+            Check(llm_embedding(weight, input, out var r));
             return Tensor.New(r);
         }
 
         public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null)
         {
-            Check(llm_linear(input.Handle, weight.Handle, bias?.Handle ?? TensorHandle.Null, out var r));
+            Check(llm_linear(input, weight, bias, out var r));
             return Tensor.New(r);
         }
 
         /// <summary>x / √(mean(x²) + eps) · weight over the last dimension, computed in float32 like LLaMA.</summary>
         public static Tensor rms_norm(Tensor input, Tensor? weight, double eps = 1e-5)
         {
-            Check(llm_rms_norm(input.Handle, weight?.Handle ?? TensorHandle.Null, eps, out var r));
+            Check(llm_rms_norm(input, weight, eps, out var r));
             return Tensor.New(r);
         }
 
@@ -37,7 +37,7 @@ public static partial class nn
 
         public static Tensor dropout(Tensor input, double p = 0.5, bool training = true)
         {
-            Check(llm_dropout(input.Handle, p, training ? 1 : 0, out var r));
+            Check(llm_dropout(input, p, training ? 1 : 0, out var r));
             return Tensor.New(r);
         }
 
@@ -45,7 +45,7 @@ public static partial class nn
         public static Tensor cross_entropy(Tensor input, Tensor target, long ignore_index = -100, Reduction reduction = Reduction.Mean,
                                            double label_smoothing = 0)
         {
-            Check(llm_cross_entropy(input.Handle, target.Handle, ignore_index, (int)reduction, label_smoothing, out var r));
+            Check(llm_cross_entropy(input, target, ignore_index, (int)reduction, label_smoothing, out var r));
             return Tensor.New(r);
         }
 
@@ -59,7 +59,7 @@ public static partial class nn
                                                           double dropout_p = 0, bool is_causal = false, double? scale = null,
                                                           bool explicit_path = false)
         {
-            Check(llm_sdpa(query.Handle, key.Handle, value.Handle, attn_mask?.Handle ?? TensorHandle.Null, dropout_p,
+            Check(llm_sdpa(query, key, value, attn_mask, dropout_p,
                            is_causal ? 1 : 0, scale ?? 0, explicit_path ? 1 : 0, out var r));
             return Tensor.New(r);
         }

@@ -27,30 +27,8 @@ LLM_API int32_t llm_linear(llm_tensor x, llm_tensor w, llm_tensor b, llm_tensor*
     })
 }
 
-// RMSNorm as in LLaMA: normalise in float32, cast back to the input dtype, then scale by the weight.
-LLM_API int32_t llm_rms_norm(llm_tensor x, llm_tensor weight, double eps, llm_tensor* out) {
-    LLM_TRY({
-        const at::Tensor& in = *x;
-#if LLM_TORCH_VERSION >= 204
-        if (in.scalar_type() == at::kFloat && (weight == nullptr || weight->scalar_type() == at::kFloat)) {
-            *out = wrap(at::rms_norm(in, {in.size(-1)}, llm::optional_tensor(weight), eps));
-            return 0;
-        }
-#endif
-        at::Tensor h = in.to(at::kFloat);
-        at::Tensor normed = h.mul(h.pow(2).mean(-1, true).add(eps).rsqrt()).to(in.scalar_type());
-        *out = wrap(weight == nullptr ? normed : normed.mul(*weight));
-    })
-}
-
 LLM_API int32_t llm_dropout(llm_tensor x, double p, int32_t train, llm_tensor* out) {
     LLM_TRY(*out = wrap(at::dropout(*x, p, train != 0)))
-}
-
-// reduction: 0 none, 1 mean, 2 sum (at::Reduction).
-LLM_API int32_t llm_cross_entropy(llm_tensor logits, llm_tensor target, int64_t ignore_index, int32_t reduction,
-                                  double label_smoothing, llm_tensor* out) {
-    LLM_TRY(*out = wrap(at::cross_entropy_loss(*logits, *target, c10::nullopt, reduction, ignore_index, label_smoothing)))
 }
 
 // q: (B, H, L, D); k, v: (B, Hkv, S, D) with H a multiple of Hkv (grouped-query attention).

@@ -183,6 +183,16 @@ public static unsafe partial class torch
 
     public static bool is_grad_enabled() => llm_grad_enabled() != 0;
 
+    /// <summary>
+    /// Whether rms_norm, apply_rotary_emb, swiglu and cross_entropy use llmtrain's fused CPU kernels for float32 tensors
+    /// (on by default; off gives libtorch's own ops, e.g. to compare). Process-wide.
+    /// </summary>
+    public static bool fused_kernels
+    {
+        get => llm_fused_kernels() != 0;
+        set => llm_set_fused_kernels(value ? 1 : 0);
+    }
+
     public static void set_grad_enabled(bool enabled) => llm_set_grad_enabled(enabled ? 1 : 0);
 
     /// <summary>Disables gradient tracking on this thread until disposed (<c>using var _ = torch.no_grad();</c>).</summary>

@@ -60,6 +60,11 @@ public sealed class OpsTests
         ["embedding"] = (x, i) => F.embedding(i["idx"], x["w"]),
         ["rms_norm"] = (x, _) => F.rms_norm(x["x"], x["w"], 1e-5),
         ["cross_entropy"] = (x, i) => F.cross_entropy(x["logits"], i["t"], ignore_index: -100),
+        ["cross_entropy_none"] = (x, i) => F.cross_entropy(x["logits"], i["t"], ignore_index: -100, reduction: nn.Reduction.None),
+        ["cross_entropy_wide"] = (x, i) => F.cross_entropy(x["logits"], i["t"], ignore_index: -1),
+        ["rms_norm_wide"] = (x, _) => F.rms_norm(x["x"], x["w"], 1e-5),
+        ["swiglu"] = (x, _) => F.swiglu(x["a"], x["b"]),
+        ["rope"] = (x, _) => F.apply_rotary_emb(x["x"].transpose(1, 2), x["cos"].detach(), x["sin"].detach()),
         ["cross_entropy_sum"] = (x, i) => F.cross_entropy(x["logits"], i["t"], ignore_index: -100, reduction: nn.Reduction.Sum),
         ["sdpa_causal"] = (x, _) => F.scaled_dot_product_attention(x["q"], x["k"], x["v"], is_causal: true),
         ["sdpa_gqa"] = (x, _) => F.scaled_dot_product_attention(x["q"], x["k"], x["v"], is_causal: true),
@@ -68,16 +73,34 @@ public sealed class OpsTests
         ["sort_values"] = (x, _) => x["a"].sort(-1, descending: true).values,
     };
 
+    /// <summary>Every case on every device; on the CPU also with the fused kernels off (libtorch's own ops).</summary>
     public static IEnumerable<object[]> Cases()
     {
         foreach (var c in Fixture.Load("ops.json").GetProperty("cases").EnumerateArray())
             foreach (var d in Devices.All())
-                yield return [c.GetProperty("name").GetString()!, d[0]];
+            {
+                yield return [c.GetProperty("name").GetString()!, d[0], true];
+                if ((string)d[0] == "cpu") yield return [c.GetProperty("name").GetString()!, d[0], false];
+            }
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Forward_and_gradient_match_pytorch(string name, string device)
+    public void Forward_and_gradient_match_pytorch(string name, string device, bool fused)
+    {
+        bool before = torch.fused_kernels;
+        torch.fused_kernels = fused;
+        try
+        {
+            Check(name, device);
+        }
+        finally
+        {
+            torch.fused_kernels = before;
+        }
+    }
+
+    private static void Check(string name, string device)
     {
         var dev = Device.Parse(device);
         var c = Fixture.Load("ops.json").GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);

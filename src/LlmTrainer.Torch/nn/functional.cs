@@ -29,6 +29,24 @@ public static partial class nn
 
         public static Tensor silu(Tensor input) => input.silu();
 
+        /// <summary>silu(gate) · up, the activation of LLaMA's SwiGLU feed-forward (one fused pass on the CPU).</summary>
+        public static Tensor swiglu(Tensor gate, Tensor up)
+        {
+            Check(llm_swiglu(gate, up, out var r));
+            return Tensor.New(r);
+        }
+
+        /// <summary>
+        /// Rotary position embedding in the rotate-half form (Hugging Face's LLaMA): x·cos + [−x₂, x₁]·sin, for x of shape
+        /// (B, H, T, D) and tables cos, sin of shape (T, D). The result is contiguous (B, H, T, D) whatever x's strides,
+        /// so a transposed projection output goes straight in.
+        /// </summary>
+        public static Tensor apply_rotary_emb(Tensor x, Tensor cos, Tensor sin)
+        {
+            Check(llm_rope(x, cos, sin, out var r));
+            return Tensor.New(r);
+        }
+
         public static Tensor gelu(Tensor input) => input.gelu();
 
         public static Tensor softmax(Tensor input, long dim, ScalarType? dtype = null) => input.softmax(dim, dtype);

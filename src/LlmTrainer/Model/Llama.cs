@@ -255,6 +255,6 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
             down_proj = register_module("down_proj", new nn.Linear(c.FfnHidden, c.DModel, hasBias: false));
         }
 
-        public Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+        public Tensor forward(Tensor x) => down_proj.forward(F.swiglu(gate_proj.forward(x), up_proj.forward(x)));
     }
 }

@@ -25,15 +25,6 @@ internal sealed class Rope
 
     public (Tensor Cos, Tensor Sin) Slice(long start, long length) => (Cos.narrow(0, start, length), Sin.narrow(0, start, length));
 
-    /// <summary>x·cos + rotate_half(x)·sin for x of shape (B, H, T, D) and tables of shape (T, D).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        long half = x.size(-1) / 2;
-        var x1 = x.narrow(-1, 0, half);
-        var x2 = x.narrow(-1, half, half);
-        var rotated = torch.cat([x2.neg(), x1], -1);
-        var dtype = x.dtype;
-        if (dtype != cos.dtype) (cos, sin) = (cos.to(dtype), sin.to(dtype)); // bfloat16 under autocast
-        return x * cos + rotated * sin;
-    }
+    /// <summary>x·cos + rotate_half(x)·sin for x of shape (B, H, T, D) and tables of shape (T, D); contiguous result.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => nn.functional.apply_rotary_emb(x, cos, sin);
 }

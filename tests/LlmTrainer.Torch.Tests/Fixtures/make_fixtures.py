@@ -24,8 +24,9 @@ def enc(t):
 cases = []
 
 
-def case(name, inputs, fn, grad=True, int_inputs=None):
-    xs = {k: v.clone().requires_grad_(grad) for k, v in inputs.items()}
+def case(name, inputs, fn, grad=True, int_inputs=None, grad_of=None):
+    """grad_of: the inputs whose gradients are recorded (default all); the others are constants to the op."""
+    xs = {k: v.clone().requires_grad_(grad and (grad_of is None or k in grad_of)) for k, v in inputs.items()}
     out = fn(**xs, **(int_inputs or {}))
     entry = {"name": name, "inputs": {k: enc(v) for k, v in inputs.items()},
              "int_inputs": {k: {"shape": list(v.shape), "data": [int(x) for x in v.flatten().tolist()]} for k, v in (int_inputs or {}).items()},
@@ -33,7 +34,7 @@ def case(name, inputs, fn, grad=True, int_inputs=None):
     if grad:
         w = det(list(out.shape), offset=0.5)
         (out * w).sum().backward()
-        entry["grads"] = {k: enc(v.grad) for k, v in xs.items()}
+        entry["grads"] = {k: enc(v.grad) for k, v in xs.items() if grad_of is None or k in grad_of}
     cases.append(entry)
 
 
@@ -91,8 +92,26 @@ case("gather", {"a": det([3, 3])}, lambda a, idx: a.gather(1, idx), int_inputs={
 tok = torch.tensor([[1, 4, 0], [3, 3, 2]], dtype=torch.int64)
 case("embedding", {"w": det([5, 4])}, lambda w, idx: torch.nn.functional.embedding(idx, w), int_inputs={"idx": tok})
 case("rms_norm", {"x": det([2, 3, 8]), "w": det([8], 1.0) + 1}, lambda x, w: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w)
+# Rows longer than a vector register, with a ragged tail: the fused CPU kernels' loops.
+case("rms_norm_wide", {"x": det([3, 5, 70], scale=2.0), "w": det([70], 1.0) + 1}, lambda x, w: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w)
+case("swiglu", {"a": det([4, 37], scale=4.0), "b": det([4, 37], 1.0)}, lambda a, b: torch.nn.functional.silu(a) * b)
+
+
+def rope_ref(x, cos, sin):
+    """Rotate-half rotary embedding of x given as (B, T, H, D), applied as (B, H, T, D) like the model does."""
+    x = x.transpose(1, 2)
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), -1) * sin
+
+
+ang = torch.outer(torch.arange(5, dtype=torch.float64), 1.0 / (10000 ** (torch.arange(0, 10, 2, dtype=torch.float64) / 10)))
+ang = torch.cat([ang, ang], -1)
+case("rope", {"x": det([2, 5, 3, 10]), "cos": ang.cos().float(), "sin": ang.sin().float()}, rope_ref, grad_of={"x"})
 tgt = torch.tensor([1, 0, 4, -100, 2, 3], dtype=torch.int64)
 case("cross_entropy", {"logits": det([6, 5], scale=3.0)}, lambda logits, t: torch.nn.functional.cross_entropy(logits, t, ignore_index=-100), int_inputs={"t": tgt})
+case("cross_entropy_none", {"logits": det([6, 5], scale=3.0)}, lambda logits, t: torch.nn.functional.cross_entropy(logits, t, ignore_index=-100, reduction="none"), int_inputs={"t": tgt})
+wide_tgt = torch.tensor([0, 299, 17, 3, 150, -1, 42], dtype=torch.int64)
+case("cross_entropy_wide", {"logits": det([7, 300], scale=30.0)}, lambda logits, t: torch.nn.functional.cross_entropy(logits, t, ignore_index=-1), int_inputs={"t": wide_tgt})
 case("cross_entropy_sum", {"logits": det([6, 5], scale=3.0)}, lambda logits, t: torch.nn.functional.cross_entropy(logits, t, ignore_index=-100, reduction="sum"), int_inputs={"t": tgt})
 
 

@@ -1,4 +1,4 @@
-// Fused CPU kernels for the hot path of a LLaMA training step: RMSNorm, rotary embeddings, SwiGLU and cross-entropy.
+// Fused CPU kernels for the hot path of a LLaMA training step: RMSNorm, rotary embeddings, SwiGLU, cross-entropy, AdamW.
 //
 // Each is one pass over memory forward and one backward, where the same computation written with ATen ops makes
 // four to ten (every op reads and writes a whole tensor, and autograd keeps the intermediates). They apply to
@@ -329,6 +329,40 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
 };
 
 }  // namespace
+
+// The maths of the _foreach_ path in optim.cpp (and of torch.optim.AdamW), element by element in one pass, instead of
+// nine passes over parameters and state: p ← p·(1 − lr·wd); m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+// p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps).
+bool llm::adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads,
+                               const std::vector<at::Tensor>& exp_avgs, const std::vector<at::Tensor>& exp_avg_sqs, double lr,
+                               double beta1, double beta2, double eps, double weight_decay, int64_t step) {
+    auto ok = [](const at::Tensor& t) { return fusable(t) && t.is_contiguous(); };
+    for (size_t k = 0; k < params.size(); k++)
+        if (!ok(params[k]) || !ok(grads[k]) || !ok(exp_avgs[k]) || !ok(exp_avg_sqs[k])) return false;
+    const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+    const double bias_correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+    const float decay = static_cast<float>(1.0 - lr * weight_decay), b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
+    const float one_minus_b1 = static_cast<float>(1.0 - beta1), one_minus_b2 = static_cast<float>(1.0 - beta2);
+    const float neg_step_size = static_cast<float>(-(lr / bias_correction1)), sqrt_bc2 = static_cast<float>(std::sqrt(bias_correction2));
+    const float feps = static_cast<float>(eps);
+    const bool decays = weight_decay != 0;
+    for (size_t k = 0; k < params.size(); k++) {
+        float *p = params[k].data_ptr<float>(), *m = exp_avgs[k].data_ptr<float>(), *v = exp_avg_sqs[k].data_ptr<float>();
+        const float* g = grads[k].data_ptr<float>();
+        at::parallel_for(0, params[k].numel(), 32768, [&](int64_t begin, int64_t end) {
+#pragma omp simd
+            for (int64_t i = begin; i < end; i++) {
+                const float pi = decays ? p[i] * decay : p[i];
+                const float mi = m[i] * b1 + g[i] * one_minus_b1;
+                const float vi = v[i] * b2 + g[i] * g[i] * one_minus_b2;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = pi + neg_step_size * (mi / (std::sqrt(vi) / sqrt_bc2 + feps));
+            }
+        });
+    }
+    return true;
+}
 
 LLM_API void llm_set_fused_kernels(int32_t enabled) { fused_enabled = enabled != 0; }
 

@@ -70,6 +70,12 @@ inline c10::optional<at::Tensor> optional_tensor(llm_tensor t) {
     return *t;
 }
 
+// One pass of AdamW over float32 CPU tensors (kernels.cpp); false, doing nothing, when the fused kernels are off or
+// a tensor is not a contiguous float32 CPU tensor.
+bool adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads,
+                          const std::vector<at::Tensor>& exp_avgs, const std::vector<at::Tensor>& exp_avg_sqs, double lr,
+                          double beta1, double beta2, double eps, double weight_decay, int64_t step);
+
 }  // namespace llm
 
 #define LLM_TRY(...)                                                                        \

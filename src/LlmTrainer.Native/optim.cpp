@@ -29,7 +29,8 @@ Group collect(const llm_tensor* params, const llm_tensor* exp_avgs, const llm_te
 
 // AdamW (decoupled weight decay, Loshchilov & Hutter), the same maths as torch.optim.AdamW.
 // `step` is the step number after incrementing (1 on the first call). Uses the fused CUDA kernel where the
-// libtorch has it and the parameters live on CUDA; `_foreach_*` maths otherwise.
+// libtorch has it and the parameters live on CUDA, llmtrain's one-pass kernel for float32 on the CPU, `_foreach_*` maths
+// otherwise.
 LLM_API int32_t llm_adamw_step(const llm_tensor* params, const llm_tensor* exp_avgs, const llm_tensor* exp_avg_sqs, int32_t n,
                                double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step,
                                int32_t allow_fused) {
@@ -48,6 +49,8 @@ LLM_API int32_t llm_adamw_step(const llm_tensor* params, const llm_tensor* exp_a
 #else
         (void)allow_fused;
 #endif
+        if (llm::adamw_step_fused_cpu(g.params, g.grads, g.exp_avgs, g.exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, step))
+            return 0;
         if (weight_decay != 0) at::_foreach_mul_(g.params, 1.0 - lr * weight_decay);
         at::_foreach_mul_(g.exp_avgs, beta1);
         at::_foreach_add_(g.exp_avgs, g.grads, 1.0 - beta1);

@@ -184,7 +184,7 @@ public static unsafe partial class torch
     public static bool is_grad_enabled() => llm_grad_enabled() != 0;
 
     /// <summary>
-    /// Whether rms_norm, apply_rotary_emb, swiglu and cross_entropy use llmtrain's fused CPU kernels for float32 tensors
+    /// Whether rms_norm, apply_rotary_emb, swiglu, cross_entropy and AdamW use llmtrain's fused CPU kernels for float32 tensors
     /// (on by default; off gives libtorch's own ops, e.g. to compare). Process-wide.
     /// </summary>
     public static bool fused_kernels

@@ -6,9 +6,33 @@ namespace LlmTrainer.Torch.Tests;
 /// <summary>AdamW and clip_grad_norm_ against torch.optim.AdamW / torch.nn.utils.clip_grad_norm_ (Fixtures/adamw.json).</summary>
 public sealed class OptimTests
 {
+    /// <summary>Every device; on the CPU with the fused one-pass AdamW kernel and with libtorch's _foreach_ ops.</summary>
+    public static IEnumerable<object[]> DevicesAndKernels()
+    {
+        foreach (var d in Devices.All())
+        {
+            yield return [d[0], true];
+            if ((string)d[0] == "cpu") yield return [d[0], false];
+        }
+    }
+
     [Theory]
-    [MemberData(nameof(Devices.All), MemberType = typeof(Devices))]
-    public void Ten_adamw_steps_with_clipping_match_pytorch(string device)
+    [MemberData(nameof(DevicesAndKernels))]
+    public void Ten_adamw_steps_with_clipping_match_pytorch(string device, bool fused)
+    {
+        bool before = torch.fused_kernels;
+        torch.fused_kernels = fused;
+        try
+        {
+            TenSteps(device);
+        }
+        finally
+        {
+            torch.fused_kernels = before;
+        }
+    }
+
+    private static void TenSteps(string device)
     {
         var dev = Device.Parse(device);
         var f = Fixture.Load("adamw.json");

@@ -104,6 +104,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_swiglu(Tensor gate, Tensor up, out IntPtr result);
     [LibraryImport(Lib)] public static partial void llm_set_fused_kernels(int enabled);
     [LibraryImport(Lib)] public static partial int llm_fused_kernels();
+    [LibraryImport(Lib)] public static partial void llm_cpu_empty_cache();
+    [LibraryImport(Lib)] public static partial long llm_cpu_cached_bytes();
     [LibraryImport(Lib)] public static partial int llm_dropout(Tensor x, double p, int train, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_cross_entropy(Tensor logits, Tensor target, long ignoreIndex, int reduction, double labelSmoothing, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_sdpa(Tensor q, Tensor k, Tensor v, Tensor? mask, double dropoutP, int isCausal, double scale, int explicitPath, out IntPtr result);

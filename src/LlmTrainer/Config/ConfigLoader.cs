@@ -136,10 +136,10 @@ public static class ConfigLoader
         return (config, pairs);
     }
 
-    /// <summary>Variables with the prefix that set the runtime, not the training config (threads, native library path).</summary>
+    /// <summary>Variables with the prefix that set the runtime, not the training config (threads, native library path, CPU allocator cache).</summary>
     public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE",
+        "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

@@ -1,0 +1,46 @@
+using LlmTrainer.Torch;
+
+namespace LlmTrainer.Torch.Tests;
+
+/// <summary>The CPU caching allocator (libtorch 1.x builds): big blocks are reused by size, values stay right.</summary>
+public sealed class CpuAllocatorTests
+{
+    private static bool Caching =>
+        System.Text.Json.JsonDocument.Parse(torch.build_info()).RootElement.GetProperty("torch_version").GetString()!.StartsWith("1.", StringComparison.Ordinal)
+        && Environment.GetEnvironmentVariable("LLMTRAIN_CPU_CACHE") != "0";
+
+    [Fact]
+    public void A_freed_large_block_is_held_and_given_to_the_next_tensor_of_its_size()
+    {
+        torch.cpu.empty_cache();
+        Assert.Equal(0, torch.cpu.memory_reserved());
+        const long n = 3 << 20; // 12 MiB of float32
+        torch.ones([n]).Dispose();
+        long held = torch.cpu.memory_reserved();
+        if (!Caching)
+        {
+            Assert.Equal(0, held);
+            return;
+        }
+        Assert.Equal(n * 4, held);
+
+        using (var reused = torch.full([n], 2.5))
+        {
+            Assert.Equal(0, torch.cpu.memory_reserved()); // the held block was taken
+            Assert.Equal(2.5f * n, reused.sum().item<float>(), 1);
+            using var other = torch.zeros([n + 1]);  // another size: a new block
+            Assert.Equal(0f, other.sum().item<float>());
+        }
+        Assert.Equal(n * 4 + (n + 1) * 4, torch.cpu.memory_reserved());
+        torch.cpu.empty_cache();
+        Assert.Equal(0, torch.cpu.memory_reserved());
+    }
+
+    [Fact]
+    public void Small_blocks_are_not_held()
+    {
+        torch.cpu.empty_cache();
+        torch.ones([1000]).Dispose();
+        Assert.Equal(0, torch.cpu.memory_reserved());
+    }
+}

@@ -9,6 +9,8 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 N=${1:-100000}
 dpkg -s python3-torch >/dev/null 2>&1 || { echo "needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
 RUNS=${RUNS:-5}
+# This measures the binding, not allocators: llmtrain uses libtorch's default CPU allocator here, as PyTorch does.
+export LLMTRAIN_CPU_CACHE=0
 # The two sides alternate RUNS times; each loop keeps its fastest run (other tenants of a shared machine only add time).
 ours="" theirs=""
 for _ in $(seq "$RUNS"); do

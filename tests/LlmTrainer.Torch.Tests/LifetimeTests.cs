@@ -26,6 +26,7 @@ public sealed class LifetimeTests
         using var model = new Mlp();
         using var opt = new optim.AdamW(model.parameters(), lr: 1e-2);
         using (var warm = torch.NewDisposeScope()) Step(model, opt); // optimizer state is created on the first step
+        CollectEarlierGarbage();
         long before = Tensor.LiveHandleCount;
         long leakedBefore = Tensor.LeakedCount;
         for (int i = 0; i < 200; i++)
@@ -55,6 +56,7 @@ public sealed class LifetimeTests
     {
         // Disposed tensors hand their guards back to the pool; a pooled guard must not count as a leak.
         for (int i = 0; i < 10; i++) torch.ones([4]).Dispose();
+        CollectEarlierGarbage();
         long before = Tensor.LiveHandleCount, leakedBefore = Tensor.LeakedCount;
         DropUndisposed();
         for (int i = 0; i < 3 && Tensor.LeakedCount < leakedBefore + 2; i++)
@@ -78,6 +80,7 @@ public sealed class LifetimeTests
     [Fact]
     public void A_tensor_owned_by_a_live_scope_survives_garbage_collection()
     {
+        CollectEarlierGarbage();
         using var scope = torch.NewDisposeScope();
         long before = Tensor.LiveHandleCount;
         MakeInScope();
@@ -90,6 +93,14 @@ public sealed class LifetimeTests
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static void MakeInScope() => _ = torch.ones([3]);
+
+    /// <summary>Other tests' dropped tensors must be finalized before a test counts handles of its own.</summary>
+    internal static void CollectEarlierGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
 
     [Fact]
     public void Shape_mismatch_raises_with_libtorchs_message_and_the_process_goes_on()

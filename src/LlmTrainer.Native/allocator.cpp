@@ -92,7 +92,7 @@ CachingCpuAllocator caching_allocator;
 
 // Installed when the shim is loaded, before any tensor of ours exists. Tensors allocated earlier keep their own
 // deleter, so nothing is freed by the wrong allocator.
-[[maybe_unused]] const bool installed = [] {
+const bool installed = [] {
     const char* env = std::getenv("LLMTRAIN_CPU_CACHE");
     if (env != nullptr && std::string(env) == "0") return false;
     c10::SetCPUAllocator(&caching_allocator, 1);
@@ -100,6 +100,8 @@ CachingCpuAllocator caching_allocator;
 }();
 
 }  // namespace
+
+bool llm::cpu_cache_installed() { return installed; }
 
 LLM_API void llm_cpu_empty_cache() {
     Cache& c = cache();
@@ -117,6 +119,8 @@ LLM_API int64_t llm_cpu_cached_bytes() {
 }
 
 #else
+
+bool llm::cpu_cache_installed() { return false; }
 
 LLM_API void llm_cpu_empty_cache() {}
 

@@ -18,6 +18,8 @@ LLM_API const char* llm_build_info() {
         s += std::string(",\"sdpa_gqa\":") + (LLM_TORCH_VERSION >= 205 ? "true" : "false");
         s += std::string(",\"rms_norm\":") + (LLM_TORCH_VERSION >= 204 ? "true" : "false");
         s += std::string(",\"fused_adamw\":") + (LLM_TORCH_VERSION >= 201 ? "true" : "false");
+        s += std::string(",\"cpu_kernels_openmp\":") + (llm::kernels_parallel() ? "true" : "false");
+        s += std::string(",\"cpu_cache\":") + (llm::cpu_cache_installed() ? "true" : "false");
         s += std::string(",\"cxx11_abi\":") + (_GLIBCXX_USE_CXX11_ABI ? "true" : "false");
         s += "}";
         return s;

@@ -364,6 +364,14 @@ bool llm::adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std:
     return true;
 }
 
+bool llm::kernels_parallel() {
+#ifdef _OPENMP
+    return true;
+#else
+    return false;
+#endif
+}
+
 LLM_API void llm_set_fused_kernels(int32_t enabled) { fused_enabled = enabled != 0; }
 
 LLM_API int32_t llm_fused_kernels() { return fused_enabled ? 1 : 0; }

@@ -76,6 +76,11 @@ bool adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std::vect
                           const std::vector<at::Tensor>& exp_avgs, const std::vector<at::Tensor>& exp_avg_sqs, double lr,
                           double beta1, double beta2, double eps, double weight_decay, int64_t step);
 
+// Whether the caching CPU allocator (allocator.cpp) serves CPU tensors, and whether the fused kernels were compiled
+// with OpenMP (without it they run on one thread).
+bool cpu_cache_installed();
+bool kernels_parallel();
+
 }  // namespace llm
 
 #define LLM_TRY(...)                                                                        \

@@ -1,19 +1,20 @@
 // A caching CPU allocator: large blocks freed by one training step are handed to the next step's tensors of the same
-// size instead of going back to the kernel. LLMTRAIN_CPU_CACHE=0 turns it off.
+// size instead of going back to the kernel. LLMTRAIN_CPU_CACHE=0 turns the caching off (blocks then go straight back).
 //
 // glibc serves blocks over 32 MiB with mmap and returns them with munmap, so every step's logits, their gradient and
 // the big activations come back as fresh pages: one page fault and one page of zeroing per 4 KiB touched, about a
 // tenth of a CPU training step for the 15m config. Sizes repeat exactly from step to step, so a free list per size
-// removes all of it (the CUDA caching allocator does the same on the GPU). Blocks under 1 MiB are not cached. The cache holds at most a quarter of the physical memory; llm_cpu_empty_cache releases it.
+// removes all of it (the CUDA caching allocator does the same on the GPU). Blocks under 1 MiB are not cached. The
+// cache holds at most a quarter of the physical memory; llm_cpu_empty_cache releases it.
 //
-// Built for libtorch 1.x, whose Allocator interface this matches; with 2.x the default allocator stays.
+// It also counts the bytes that CPU tensors hold (current and peak), like torch.cuda.memory_allocated does on the GPU.
+// The Allocator interface differs between libtorch 1.x and 2.3+ (allocate lost its const, copy_data appeared).
 #include "llm.h"
-
-#if LLM_TORCH_VERSION < 200
 
 #include <c10/core/CPUAllocator.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -25,6 +26,22 @@ namespace {
 // receives the data pointer) knows where it goes, and data == context as libtorch's raw_allocate expects.
 constexpr size_t kHeader = 64;
 constexpr size_t kMinCached = size_t{1} << 20;
+
+// Read before the allocator is installed (below, same translation unit, so initialised first).
+const bool caching = [] {
+    const char* env = std::getenv("LLMTRAIN_CPU_CACHE");
+    return env == nullptr || std::string(env) != "0";
+}();
+
+std::atomic<int64_t> allocated_bytes{0};
+std::atomic<int64_t> peak_bytes{0};
+
+void count_allocation(size_t n) {
+    int64_t now = allocated_bytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + static_cast<int64_t>(n);
+    int64_t peak = peak_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+}
 
 struct Cache {
     std::mutex mutex;
@@ -55,7 +72,8 @@ void release(void* data) {
     if (data == nullptr) return;
     void* header = static_cast<char*>(data) - kHeader;
     const size_t size = *static_cast<size_t*>(header);
-    if (size >= kMinCached) {
+    allocated_bytes.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+    if (caching && size >= kMinCached) {
         Cache& c = cache();
         std::lock_guard<std::mutex> lock(c.mutex);
         if (c.cached_bytes + size <= c.limit) {
@@ -67,10 +85,16 @@ void release(void* data) {
     std::free(header);
 }
 
+#if LLM_TORCH_VERSION >= 203
+#define LLM_ALLOCATE_CONST
+#else
+#define LLM_ALLOCATE_CONST const
+#endif
+
 struct CachingCpuAllocator final : at::Allocator {
-    at::DataPtr allocate(size_t n) const override {
+    at::DataPtr allocate(size_t n) LLM_ALLOCATE_CONST override {
         void* header = nullptr;
-        if (n >= kMinCached) {
+        if (caching && n >= kMinCached) {
             Cache& c = cache();
             std::lock_guard<std::mutex> lock(c.mutex);
             auto it = c.free_blocks.find(n);
@@ -81,11 +105,16 @@ struct CachingCpuAllocator final : at::Allocator {
             }
         }
         if (header == nullptr) header = allocate_block(n);
+        count_allocation(n);
         void* data = static_cast<char*>(header) + kHeader;
         return {data, data, &release, at::Device(at::DeviceType::CPU)};
     }
 
     at::DeleterFnPtr raw_deleter() const override { return &release; }
+
+#if LLM_TORCH_VERSION >= 203
+    void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 };
 
 CachingCpuAllocator caching_allocator;
@@ -93,15 +122,13 @@ CachingCpuAllocator caching_allocator;
 // Installed when the shim is loaded, before any tensor of ours exists. Tensors allocated earlier keep their own
 // deleter, so nothing is freed by the wrong allocator.
 const bool installed = [] {
-    const char* env = std::getenv("LLMTRAIN_CPU_CACHE");
-    if (env != nullptr && std::string(env) == "0") return false;
     c10::SetCPUAllocator(&caching_allocator, 1);
     return true;
 }();
 
 }  // namespace
 
-bool llm::cpu_cache_installed() { return installed; }
+bool llm::cpu_cache_installed() { return installed && caching; }
 
 LLM_API void llm_cpu_empty_cache() {
     Cache& c = cache();
@@ -118,12 +145,9 @@ LLM_API int64_t llm_cpu_cached_bytes() {
     return static_cast<int64_t>(c.cached_bytes);
 }
 
-#else
+LLM_API int64_t llm_cpu_memory_allocated() { return allocated_bytes.load(std::memory_order_relaxed); }
 
-bool llm::cpu_cache_installed() { return false; }
+LLM_API int64_t llm_cpu_max_memory_allocated() { return peak_bytes.load(std::memory_order_relaxed); }
 
-LLM_API void llm_cpu_empty_cache() {}
-
-LLM_API int64_t llm_cpu_cached_bytes() { return 0; }
-
-#endif
+// The peak starts again from what is allocated now.
+LLM_API void llm_cpu_reset_peak_memory_stats() { peak_bytes.store(allocated_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed); }

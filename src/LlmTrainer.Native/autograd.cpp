@@ -33,35 +33,56 @@ LLM_API void llm_inference_mode_exit(void* guard) { delete static_cast<c10::Infe
 
 LLM_API int32_t llm_is_inference_mode() { return c10::InferenceMode::is_enabled() ? 1 : 0; }
 
-// Autocast on CUDA. Enter records the previous state; exit restores it (nesting-safe, like torch.autocast).
+// Autocast on CUDA or the CPU (device_type as c10::DeviceType: 0 CPU, 1 CUDA). Enter records the previous state; exit
+// restores it (nesting-safe, like torch.autocast). The per-device API appeared in 2.4; before, CPU and GPU had their own.
 #if LLM_TORCH_VERSION >= 204
-static bool autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
-static void set_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
-static at::ScalarType autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
-static void set_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+static bool autocast_enabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+static void set_autocast(at::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
+static at::ScalarType autocast_dtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+static void set_autocast_dtype(at::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
 #else
-static bool autocast_enabled() { return at::autocast::is_enabled(); }
-static void set_autocast(bool on) { at::autocast::set_enabled(on); }
-static at::ScalarType autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
-static void set_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+static bool autocast_enabled(at::DeviceType d) { return d == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled(); }
+static void set_autocast(at::DeviceType d, bool on) {
+    if (d == at::kCPU) at::autocast::set_cpu_enabled(on);
+    else at::autocast::set_enabled(on);
+}
+static at::ScalarType autocast_dtype(at::DeviceType d) {
+    return d == at::kCPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+}
+static void set_autocast_dtype(at::DeviceType d, at::ScalarType t) {
+    if (d == at::kCPU) at::autocast::set_autocast_cpu_dtype(t);
+    else at::autocast::set_autocast_gpu_dtype(t);
+}
 #endif
 
-LLM_API int32_t llm_autocast_enter(int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
+static at::DeviceType autocast_device(int32_t device_type) {
+    auto d = static_cast<at::DeviceType>(device_type);
+    if (d != at::kCPU && d != at::kCUDA) throw std::invalid_argument("autocast: only the CPU and CUDA are supported");
+    return d;
+}
+
+LLM_API int32_t llm_autocast_enter(int32_t device_type, int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
     LLM_TRY({
-        *prev_enabled = autocast_enabled() ? 1 : 0;
-        *prev_dtype = static_cast<int32_t>(autocast_dtype());
-        set_autocast(true);
-        set_autocast_dtype(llm::scalar_type(dtype));
+        auto d = autocast_device(device_type);
+        *prev_enabled = autocast_enabled(d) ? 1 : 0;
+        *prev_dtype = static_cast<int32_t>(autocast_dtype(d));
+        set_autocast(d, true);
+        set_autocast_dtype(d, llm::scalar_type(dtype));
         at::autocast::increment_nesting();
     })
 }
 
-LLM_API int32_t llm_autocast_exit(int32_t prev_enabled, int32_t prev_dtype) {
+LLM_API int32_t llm_autocast_exit(int32_t device_type, int32_t prev_enabled, int32_t prev_dtype) {
     LLM_TRY({
+        auto d = autocast_device(device_type);
         if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-        set_autocast(prev_enabled != 0);
-        set_autocast_dtype(llm::scalar_type(prev_dtype));
+        set_autocast(d, prev_enabled != 0);
+        set_autocast_dtype(d, llm::scalar_type(prev_dtype));
     })
 }
 
-LLM_API int32_t llm_autocast_is_enabled() { return autocast_enabled() ? 1 : 0; }
+LLM_API int32_t llm_autocast_is_enabled(int32_t device_type) {
+    auto d = static_cast<at::DeviceType>(device_type);
+    if (d != at::kCPU && d != at::kCUDA) return 0;
+    return autocast_enabled(d) ? 1 : 0;
+}

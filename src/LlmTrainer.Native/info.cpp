@@ -19,6 +19,7 @@ LLM_API const char* llm_build_info() {
         s += std::string(",\"rms_norm\":") + (LLM_TORCH_VERSION >= 204 ? "true" : "false");
         s += std::string(",\"fused_adamw\":") + (LLM_TORCH_VERSION >= 201 ? "true" : "false");
         s += std::string(",\"cpu_kernels_openmp\":") + (llm::kernels_parallel() ? "true" : "false");
+        s += std::string(",\"cpu_bf16_autocast\":") + (llm::cpu_bf16_autocast() ? "true" : "false");
         s += std::string(",\"cpu_cache\":") + (llm::cpu_cache_installed() ? "true" : "false");
         s += std::string(",\"cxx11_abi\":") + (_GLIBCXX_USE_CXX11_ABI ? "true" : "false");
         s += "}";
@@ -53,3 +54,5 @@ LLM_API int32_t llm_bench_loop(int32_t kind, llm_tensor a, llm_tensor b, int64_t
         *ns_per_op = std::chrono::duration<double, std::nano>(end - start).count() / static_cast<double>(iters);
     })
 }
+
+LLM_API int32_t llm_cpu_bf16_autocast() { return llm::cpu_bf16_autocast() ? 1 : 0; }

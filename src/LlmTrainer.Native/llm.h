@@ -79,6 +79,10 @@ bool adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std::vect
 // Whether the caching CPU allocator (allocator.cpp) serves CPU tensors, and whether the fused kernels were compiled
 // with OpenMP (without it they run on one thread).
 bool cpu_cache_installed();
+
+// Whether bfloat16 autocast on the CPU is offered for training. libtorch 1.13 has a CPU autocast, but its op lists
+// are incomplete; llmtrain offers it from 2.0 on, where it is tested.
+inline bool cpu_bf16_autocast() { return LLM_TORCH_VERSION >= 200; }
 bool kernels_parallel();
 
 }  // namespace llm

@@ -205,10 +205,13 @@ public static unsafe partial class torch
 
     public static bool is_inference_mode_enabled() => llm_is_inference_mode() != 0;
 
-    /// <summary>Mixed precision on CUDA: matmuls and attention run in <paramref name="dtype"/> until disposed.</summary>
-    public static AutocastGuard autocast(ScalarType dtype = bfloat16) => new(dtype);
+    /// <summary>
+    /// Mixed precision on <paramref name="device_type"/> (CUDA or the CPU), as torch.autocast: matmuls and attention run in
+    /// <paramref name="dtype"/>, reductions and losses in float32, parameters stay float32, until disposed.
+    /// </summary>
+    public static AutocastGuard autocast(DeviceType device_type, ScalarType dtype = bfloat16) => new(device_type, dtype);
 
-    public static bool is_autocast_enabled() => llm_autocast_is_enabled() != 0;
+    public static bool is_autocast_enabled(DeviceType device_type = DeviceType.CUDA) => llm_autocast_is_enabled((int)device_type) != 0;
 
     // ---- threads and build ----
 
@@ -265,16 +268,21 @@ public sealed class InferenceModeGuard : IDisposable
 /// <summary>Restores the previous autocast state when disposed.</summary>
 public sealed class AutocastGuard : IDisposable
 {
-    private readonly int prevEnabled, prevDtype;
+    private readonly int deviceType, prevEnabled, prevDtype;
     private bool disposed;
 
-    internal AutocastGuard(ScalarType dtype) => Check(llm_autocast_enter((int)dtype, out prevEnabled, out prevDtype));
+    internal AutocastGuard(DeviceType device, ScalarType dtype)
+    {
+        deviceType = (int)device;
+        Check(llm_autocast_enter(deviceType, (int)dtype, out prevEnabled, out prevDtype));
+    }
 
+    // Restoring the state of a device that entering accepted cannot fail, so Dispose never throws.
     public void Dispose()
     {
         if (disposed) return;
         disposed = true;
-        Check(llm_autocast_exit(prevEnabled, prevDtype));
+        _ = llm_autocast_exit(deviceType, prevEnabled, prevDtype);
     }
 }
 

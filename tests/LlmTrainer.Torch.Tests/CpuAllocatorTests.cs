@@ -2,12 +2,10 @@ using LlmTrainer.Torch;
 
 namespace LlmTrainer.Torch.Tests;
 
-/// <summary>The CPU caching allocator (libtorch 1.x builds): big blocks are reused by size, values stay right.</summary>
+/// <summary>The CPU caching allocator: big blocks are reused by size, values stay right, allocated bytes are counted.</summary>
 public sealed class CpuAllocatorTests
 {
-    private static bool Caching =>
-        System.Text.Json.JsonDocument.Parse(torch.build_info()).RootElement.GetProperty("torch_version").GetString()!.StartsWith("1.", StringComparison.Ordinal)
-        && Environment.GetEnvironmentVariable("LLMTRAIN_CPU_CACHE") != "0";
+    private static bool Caching => Environment.GetEnvironmentVariable("LLMTRAIN_CPU_CACHE") != "0";
 
     [Fact]
     public void A_freed_large_block_is_held_and_given_to_the_next_tensor_of_its_size()
@@ -44,5 +42,24 @@ public sealed class CpuAllocatorTests
         torch.cpu.empty_cache();
         torch.ones([1000]).Dispose();
         Assert.Equal(0, torch.cpu.memory_reserved());
+    }
+
+    [Fact]
+    public void Allocated_bytes_and_their_peak_are_counted()
+    {
+        LifetimeTests.CollectEarlierGarbage();
+        long before = torch.cpu.memory_allocated();
+        torch.cpu.reset_peak_memory_stats();
+        Assert.Equal(before, torch.cpu.max_memory_allocated());
+        using (var a = torch.zeros([1 << 20]))
+        {
+            Assert.Equal(before + (4 << 20), torch.cpu.memory_allocated());
+            using var b = torch.zeros([1 << 18]);
+            Assert.Equal(before + (4 << 20) + (1 << 20), torch.cpu.max_memory_allocated());
+        }
+        Assert.Equal(before, torch.cpu.memory_allocated()); // a cached block counts as freed
+        Assert.Equal(before + (5 << 20), torch.cpu.max_memory_allocated());
+        torch.cpu.reset_peak_memory_stats();
+        Assert.Equal(before, torch.cpu.max_memory_allocated());
     }
 }

@@ -56,9 +56,7 @@ internal static class BenchCommand
             if (parse.GetValue(promptTokens) < 1) throw new LlmTrainerException($"--prompt-tokens must be at least 1; got {parse.GetValue(promptTokens)}.");
             if (parse.GetValue(repeats) < 1) throw new LlmTrainerException($"--repeats must be at least 1; got {parse.GetValue(repeats)}.");
             var loaded = ConfigLoader.Load(parse.UnmatchedTokens, new ConfigLoadOptions { Config = parse.GetValue(config), CheckDataPaths = false });
-            int cuda = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
-            var caps = new RuntimeCapabilities(cuda, cuda > 0 && torch.cuda.get_device_properties(0).Major >= 8, false);
-            var cfg = loaded.Config.Resolve(caps, loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : SampleBenchVocab);
+            var cfg = loaded.Config.Resolve(RuntimeCapabilities.Detect(), loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : SampleBenchVocab);
             var r = SampleBenchmark.Run(cfg, parse.GetValue(batch), parse.GetValue(tokens), parse.GetValue(promptTokens), parse.GetValue(repeats));
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -90,8 +88,7 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             var loaded = ConfigLoader.Load(parse.UnmatchedTokens, new ConfigLoadOptions { Config = parse.GetValue(config), CheckDataPaths = false });
-            int cuda = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
-            var caps = new RuntimeCapabilities(cuda, cuda > 0 && torch.cuda.get_device_properties(0).Major >= 8, false);
+            var caps = RuntimeCapabilities.Detect();
             // Random tokens need no tokenizer: the config's vocab_size, or the built-in stories' when it is left to the tokenizer.
             var cfg = loaded.Config.Resolve(caps, loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : Data.BuiltinData.VocabSize);
             var r = TrainStepBenchmark.Run(cfg, parse.GetValue(warmup), parse.GetValue(steps));

@@ -49,7 +49,7 @@ internal static class TrainCommand
         }
 
         var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
-        var caps = Capabilities();
+        var caps = RuntimeCapabilities.Detect();
         using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
         var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
         if (run is null)
@@ -111,12 +111,5 @@ internal static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-    }
-
-    private static RuntimeCapabilities Capabilities()
-    {
-        int n = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
-        bool bf16 = n > 0 && torch.cuda.get_device_properties(0).Major >= 8;
-        return new RuntimeCapabilities(n, bf16, CpuSupportsBfloat16: false);
     }
 }

@@ -106,6 +106,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_fused_kernels();
     [LibraryImport(Lib)] public static partial void llm_cpu_empty_cache();
     [LibraryImport(Lib)] public static partial long llm_cpu_cached_bytes();
+    [LibraryImport(Lib)] public static partial long llm_cpu_memory_allocated();
+    [LibraryImport(Lib)] public static partial long llm_cpu_max_memory_allocated();
+    [LibraryImport(Lib)] public static partial void llm_cpu_reset_peak_memory_stats();
+    [LibraryImport(Lib)] public static partial int llm_cpu_bf16_autocast();
     [LibraryImport(Lib)] public static partial int llm_dropout(Tensor x, double p, int train, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_cross_entropy(Tensor logits, Tensor target, long ignoreIndex, int reduction, double labelSmoothing, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_sdpa(Tensor q, Tensor k, Tensor v, Tensor? mask, double dropoutP, int isCausal, double scale, int explicitPath, out IntPtr result);
@@ -122,9 +126,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_inference_mode_enter(out IntPtr guard);
     [LibraryImport(Lib)] public static partial void llm_inference_mode_exit(IntPtr guard);
     [LibraryImport(Lib)] public static partial int llm_is_inference_mode();
-    [LibraryImport(Lib)] public static partial int llm_autocast_enter(int dtype, out int prevEnabled, out int prevDtype);
-    [LibraryImport(Lib)] public static partial int llm_autocast_exit(int prevEnabled, int prevDtype);
-    [LibraryImport(Lib)] public static partial int llm_autocast_is_enabled();
+    [LibraryImport(Lib)] public static partial int llm_autocast_enter(int deviceType, int dtype, out int prevEnabled, out int prevDtype);
+    [LibraryImport(Lib)] public static partial int llm_autocast_exit(int deviceType, int prevEnabled, int prevDtype);
+    [LibraryImport(Lib)] public static partial int llm_autocast_is_enabled(int deviceType);
 
     // optim.cpp
     [LibraryImport(Lib)] public static partial int llm_adamw_step(IntPtr* parameters, IntPtr* expAvgs, IntPtr* expAvgSqs, int n, double lr, double beta1, double beta2, double eps, double weightDecay, long step, int allowFused);

@@ -28,7 +28,7 @@ public static class SampleBenchmark
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(repeats);
         var device = Device.Parse(cfg.Device);
-        ScalarType? autocast = device.IsCuda && cfg.Dtype != "float32" ? ScalarTypeExtensions.Parse(cfg.Dtype) : null;
+        ScalarType? autocast = cfg.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(cfg.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
         torch.manual_seed(cfg.Seed);
         using var model = new Llama(Trainer.ToModelConfig(cfg) with { Dropout = 0 }, device);

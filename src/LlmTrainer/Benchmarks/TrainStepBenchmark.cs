@@ -18,7 +18,7 @@ public static class TrainStepBenchmark
     public static TrainStepTiming Run(TrainConfig cfg, int warmup = 3, int steps = 10)
     {
         var device = Device.Parse(cfg.Device);
-        ScalarType? autocast = device.IsCuda && cfg.Dtype != "float32" ? ScalarTypeExtensions.Parse(cfg.Dtype) : null;
+        ScalarType? autocast = cfg.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(cfg.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
         torch.manual_seed(cfg.Seed);
         using var model = new Llama(Trainer.ToModelConfig(cfg), device);
@@ -37,7 +37,7 @@ public static class TrainStepBenchmark
                 var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 Tensor loss;
-                using (autocast is { } dt ? torch.autocast(dt) : null)
+                using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
                     loss = model.loss(x, y);
                 (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
             }

@@ -132,7 +132,8 @@ public sealed record TrainConfig
             dtype = onCuda && bf16Supported ? "bfloat16" : "float32";
         else if (dtype == "bfloat16" && !bf16Supported)
             throw new LlmTrainerException(
-                $"dtype is 'bfloat16' but {(onCuda ? "this GPU" : "this CPU build of libtorch")} does not support it; use --dtype float32 (or auto).");
+                onCuda ? "dtype is 'bfloat16' but this GPU does not compute in bfloat16 (it needs compute capability 8.0, Ampere or newer); use --dtype float32 (or auto)."
+                       : "dtype is 'bfloat16' but this libtorch does not train in bfloat16 on the CPU (that needs libtorch 2.x; llmtrain info shows the version); use --dtype float32 (or auto), or build llmtrain against libtorch 2.x.");
 
         var vocab = VocabSize;
         if (vocab == 0)

@@ -155,7 +155,7 @@ public static class Evaluator
             target = target.to(device, non_blocking: true);
         }
         Tensor logits;
-        using (autocastDtype is { } dt ? torch.autocast(dt) : null)
+        using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
             logits = model.forward(input);
         var flat = logits.view(-1, model.Config.VocabSize).to(ScalarType.Float32);
         return F.cross_entropy(flat, target, reduction: nn.Reduction.Sum).item<double>();

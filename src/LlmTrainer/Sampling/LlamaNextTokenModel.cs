@@ -121,7 +121,7 @@ public sealed class LlamaNextTokenModel : INextTokenModel
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.inference_mode();
-        using var cast = autocast is { } dt ? torch.autocast(dt) : null;
+        using var cast = autocast is { } dt ? torch.autocast(device.Type, dt) : null;
         var idx = torch.tensor(ids, [rows, ids.Length / rows], device == Device.CPU ? null : device);
         var logits = model.forward(idx, startPos, lastOnly: true);
         return logits.select(1, 0).to(ScalarType.Float32).MoveToOuterDisposeScope();

@@ -48,7 +48,7 @@ public sealed class Trainer : IDisposable
         this.data = data;
         this.progress = progress;
         device = Device.Parse(config.Device);
-        autocastDtype = device.IsCuda && config.Dtype != "float32" ? ScalarTypeExtensions.Parse(config.Dtype) : null;
+        autocastDtype = config.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(config.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
 
         torch.manual_seed(config.Seed);
@@ -200,7 +200,7 @@ public sealed class Trainer : IDisposable
             using var microScope = torch.NewDisposeScope();
             var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
             Tensor loss;
-            using (autocastDtype is { } dt ? torch.autocast(dt) : null)
+            using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
                 loss = model.loss(x, y);
             var scaled = config.GradAccumSteps > 1 ? loss / config.GradAccumSteps : loss;
             scaled.backward();
@@ -224,7 +224,7 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = torch.NewDisposeScope();
                 var (x, y) = TrainingData.ToTensors(loader.GetBatch(config.BatchSize, config.BlockSize), device);
-                using (autocastDtype is { } dt ? torch.autocast(dt) : null)
+                using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
                     sum += model.loss(x, y).item<float>();
             }
             return sum / config.EvalIters;

@@ -364,6 +364,8 @@ bool llm::adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std:
     return true;
 }
 
+bool llm::fused_kernels_enabled() { return fused_enabled; }
+
 bool llm::kernels_parallel() {
 #ifdef _OPENMP
     return true;

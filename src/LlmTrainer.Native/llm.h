@@ -80,6 +80,10 @@ bool adamw_step_fused_cpu(const std::vector<at::Tensor>& params, const std::vect
 // with OpenMP (without it they run on one thread).
 bool cpu_cache_installed();
 
+// Whether llmtrain's own CPU paths are on (torch.fused_kernels): the fused kernels, and the explicit attention path on
+// the CPU, measured faster than libtorch's scaled_dot_product_attention there (forward+backward, 2.14).
+bool fused_kernels_enabled();
+
 // Whether bfloat16 autocast on the CPU is offered for training. libtorch 1.13 has a CPU autocast, but its op lists
 // are incomplete; llmtrain offers it from 2.0 on, where it is tested.
 inline bool cpu_bf16_autocast() { return LLM_TORCH_VERSION >= 200; }

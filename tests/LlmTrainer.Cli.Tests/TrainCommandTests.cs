@@ -76,4 +76,36 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("max_itres", stderr);
         Assert.Contains("max_iters", stderr);
     }
+
+    /// <summary>
+    /// bfloat16 on the CPU: with libtorch 2.x a run trains under autocast (parameters and checkpoints stay float32, the
+    /// loss falls); with libtorch 1.x it is refused before anything starts, naming the key and the fix.
+    /// </summary>
+    [Fact]
+    public void Bfloat16_on_the_cpu_trains_under_autocast_on_libtorch_2_and_is_refused_on_1()
+    {
+        var run = Path.Combine(root, "bf16");
+        var (code, stdout, stderr) = CliRunner.Run([.. Args(run, 30), "--device", "cpu", "--dtype", "bfloat16", "--learning_rate", "1e-2"]);
+        if (!LlmTrainer.Torch.torch.cpu.supports_bfloat16_autocast())
+        {
+            Assert.Equal(1, code);
+            Assert.Contains("dtype", stderr);
+            Assert.Contains("libtorch 2.x", stderr);
+            Assert.Contains("--dtype float32", stderr);
+            Assert.False(File.Exists(Path.Combine(run, "checkpoints", "latest", "state.json")));
+            return;
+        }
+        Assert.True(code == 0, stdout + stderr);
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
+        Assert.Equal("bfloat16", config.GetProperty("dtype").GetString());
+        var losses = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("loss", out _))
+            .Select(e => e.GetProperty("loss").GetDouble()).ToList();
+        Assert.True(losses.Count >= 20, $"expected a loss per step, got {losses.Count}");
+        Assert.True(losses.Skip(losses.Count - 5).Average() < losses.Take(5).Average() - 0.3,
+                    $"bf16 loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
+        using var model = LlmTrainer.Checkpoints.SafetensorsFile.Open(Path.Combine(run, "checkpoints", "latest", "model.safetensors"));
+        Assert.All(model.Tensors, t => Assert.Equal(LlmTrainer.Checkpoints.SafetensorsDtype.F32, t.Dtype));
+    }
 }

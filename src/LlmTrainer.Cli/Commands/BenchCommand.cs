@@ -29,6 +29,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(ops);
         bench.Subcommands.Add(TrainBench());
         bench.Subcommands.Add(SampleBench());
+        bench.Subcommands.Add(KernelBench());
         return bench;
     }
 
@@ -104,6 +105,39 @@ internal static class BenchCommand
                 Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads): " +
                                   $"{r.MillisecondsPerStep:F1} ms/step, {r.TokensPerSecond:N0} tokens/s" +
                                   (r.PeakMemoryMb is { } m ? $", peak memory {m:N0} MiB" : ""));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary><c>llmtrain bench kernels --config NAME [--rounds N] [--key value…]</c>: llmtrain's fused ops against libtorch's, at a config's shapes.</summary>
+    private static Command KernelBench()
+    {
+        var config = new Option<string?>("--config") { Description = "Config file or built-in name whose shapes to use (default 15m)" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds; the fastest of each path counts", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print results as JSON lines" };
+        var command = new Command("kernels", "Attention, RMSNorm, rotary, SwiGLU, cross-entropy and AdamW: llmtrain's path against libtorch's") { config, rounds, json };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(rounds) < 1) throw new LlmTrainerException($"--rounds must be at least 1; got {parse.GetValue(rounds)}.");
+            var loaded = ConfigLoader.Load(parse.UnmatchedTokens, new ConfigLoadOptions { Config = parse.GetValue(config) ?? "15m", CheckDataPaths = false });
+            var cfg = loaded.Config.Resolve(RuntimeCapabilities.Detect(), loaded.Config.VocabSize > 0 ? loaded.Config.VocabSize : Data.BuiltinData.VocabSize);
+            var torchVersion = JsonDocument.Parse(torch.build_info()).RootElement.GetProperty("torch_version").GetString();
+            if (!parse.GetValue(json))
+                Console.WriteLine($"{cfg.Name} shapes (batch {cfg.BatchSize} × {cfg.BlockSize}, d_model {cfg.DModel}) on {cfg.Device}, libtorch {torchVersion}, " +
+                                  $"{torch.get_num_threads()} threads; ratio = libtorch ÷ llmtrain (above 1: llmtrain's path is faster)");
+            foreach (var r in KernelBenchmark.Run(cfg, parse.GetValue(rounds)))
+            {
+                if (parse.GetValue(json))
+                    Console.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        op = r.Op, pass = r.Pass, llmtrain_ms = Math.Round(r.Llmtrain, 3), libtorch_ms = Math.Round(r.Libtorch, 3),
+                        ratio = Math.Round(r.Ratio, 2), torch_version = torchVersion, device = cfg.Device,
+                    }));
+                else
+                    Console.WriteLine($"  {r.Op,-26} {r.Pass,-17} llmtrain {r.Llmtrain,9:F3} ms   libtorch {r.Libtorch,9:F3} ms   ×{r.Ratio:F2}");
+            }
             return 0;
         });
         return command;

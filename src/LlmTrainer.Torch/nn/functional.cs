@@ -70,7 +70,8 @@ public static partial class nn
         /// <summary>
         /// softmax(q kᵀ · scale + mask) v. q: (B, H, L, D); k, v: (B, Hkv, S, D) with H a multiple of Hkv
         /// (grouped-query attention). A boolean mask marks positions that may be attended; a float mask is added.
-        /// Uses libtorch's fused kernels when it has them (flash attention on CUDA); <paramref name="explicit_path"/>
+        /// Uses libtorch's fused kernels when it has them (flash attention on CUDA), except on the CPU while
+        /// <see cref="torch.fused_kernels"/> is on: there the explicit path is faster. <paramref name="explicit_path"/>
         /// forces the plain matmul–mask–softmax path.
         /// </summary>
         public static Tensor scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask = null,

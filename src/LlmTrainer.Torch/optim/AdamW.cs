@@ -60,6 +60,9 @@ public static partial class optim
         public double WeightDecay { get; }
         public bool Fused { get; }
 
+        /// <summary>Which implementation steps the parameters; <see cref="AdamWKernel.Auto"/> (the default) picks the fastest measured.</summary>
+        public AdamWKernel Kernel { get; set; } = AdamWKernel.Auto;
+
         public IReadOnlyList<ParamGroup> param_groups => groups.Select(g => g.Group).ToList();
 
         /// <summary>Steps taken so far (the step counter of the first group).</summary>
@@ -80,7 +83,7 @@ public static partial class optim
                 fixed (IntPtr* p = ps)
                 fixed (IntPtr* m = ms)
                 fixed (IntPtr* v = vs)
-                    Check(llm_adamw_step(p, m, v, ps.Length, lr, Beta1, Beta2, Eps, wd, g.Step, Fused ? 1 : 0));
+                    Check(llm_adamw_step(p, m, v, ps.Length, lr, Beta1, Beta2, Eps, wd, g.Step, !Fused ? 0 : Kernel switch { AdamWKernel.Foreach => 0, AdamWKernel.Libtorch => 2, AdamWKernel.OnePass => 3, _ => 1 }));
                 GC.KeepAlive(g);
             }
         }
@@ -187,5 +190,21 @@ public static partial class optim
         var ptrs = Tensor.Handles(parameters);
         fixed (IntPtr* p = ptrs) Check(llm_zero_grad(p, ptrs.Length, setToNone ? 1 : 0));
         GC.KeepAlive(parameters);
+    }
+
+    /// <summary>AdamW implementations. All compute the same maths; they differ in passes over memory.</summary>
+    public enum AdamWKernel
+    {
+        /// <summary>libtorch's fused kernel where it has one (CUDA from 2.0, the CPU from 2.4), else OnePass for float32 CPU tensors, else Foreach.</summary>
+        Auto,
+
+        /// <summary>libtorch's <c>_foreach_*</c> ops: nine passes over the state.</summary>
+        Foreach,
+
+        /// <summary>libtorch's <c>_fused_adamw_</c> (CUDA from 2.0, CPU from 2.4); an error where it is missing.</summary>
+        Libtorch,
+
+        /// <summary>llmtrain's one-pass loop over contiguous float32 CPU tensors; an error for others.</summary>
+        OnePass,
     }
 }

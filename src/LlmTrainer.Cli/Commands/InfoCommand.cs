@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using LlmTrainer.Torch;
+using LlmTrainer.Training;
 
 namespace LlmTrainer.Cli.Commands;
 
@@ -41,10 +42,16 @@ internal static class InfoCommand
         o.WriteLine($"features   {string.Join(", ", features)}");
         if (builtWithCuda && !cudaAvailable)
             o.WriteLine("CUDA       this libtorch has CUDA, but no CUDA device is available (driver missing or no GPU): running on CPU");
+        bool sdpa = build.TryGetProperty("sdpa", out var s) && s.GetBoolean();
         for (int i = 0; i < devices; i++)
         {
             var p = torch.cuda.get_device_properties(i);
-            o.WriteLine($"cuda:{i}     {p.Name}, {p.TotalMemory / (1L << 30)} GiB, compute {p.Major}.{p.Minor}");
+            // bfloat16 tensor cores and flash attention both need compute capability 8.0 (Ampere) or newer.
+            bool ampere = p.Major >= 8;
+            var peak = PeakFlops.Bf16DenseTflops(p.Name);
+            o.WriteLine($"cuda:{i}     {p.Name}, {p.TotalMemory / (double)(1L << 30):F1} GiB, compute {p.Major}.{p.Minor}, " +
+                        $"bf16 {(ampere ? "yes" : "no")}, flash attention {(ampere && sdpa ? "yes" : sdpa ? "no (needs compute 8.0)" : "no (needs libtorch 2.x)")}, " +
+                        $"bf16 peak {(peak is { } t ? $"{t:N0} TFLOP/s" : "unknown (MFU n/a)")}");
         }
         if (devices == 0 && !builtWithCuda) o.WriteLine("devices    cpu");
         o.WriteLine($"threads    {torch.get_num_threads()} (of {Environment.ProcessorCount} cores; LLMTRAIN_THREADS overrides)");

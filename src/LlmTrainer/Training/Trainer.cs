@@ -206,7 +206,7 @@ public sealed class Trainer : IDisposable
             scaled.backward();
             lossSum += loss.item<float>();
         }
-        double norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
+        double norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0).item<double>();
         optimizer.step();
         optimizer.zero_grad(set_to_none: true);
         return (lossSum / config.GradAccumSteps, norm);

@@ -17,7 +17,7 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 
 /// <summary>
 /// The training loop, top to bottom like nanoGPT's train.py: AdamW with warmup → cosine → cool-down, gradient
-/// accumulation and clipping, periodic estimate_loss on train and val, checkpoints (latest and best) that resume
+/// accumulation and clipping (optionally with activation checkpointing), periodic estimate_loss on train and val, checkpoints (latest and best) that resume
 /// exactly, and a clean stop on request.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -200,10 +200,14 @@ public sealed class Trainer : IDisposable
             using var microScope = torch.NewDisposeScope();
             var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
             Tensor loss;
-            using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
-                loss = model.loss(x, y);
-            var scaled = config.GradAccumSteps > 1 ? loss / config.GradAccumSteps : loss;
-            scaled.backward();
+            if (config.ActivationCheckpointing)
+                loss = model.forward_backward(x, y, lossScale: 1.0 / config.GradAccumSteps, autocastDtype);
+            else
+            {
+                using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
+                    loss = model.loss(x, y);
+                (config.GradAccumSteps > 1 ? loss / config.GradAccumSteps : loss).backward();
+            }
             lossSum += loss.item<float>();
         }
         double norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0).item<double>();

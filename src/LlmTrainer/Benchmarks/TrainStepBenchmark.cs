@@ -39,14 +39,14 @@ public static class TrainStepBenchmark
                 var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 if (cfg.ActivationCheckpointing)
-                {
                     model.forward_backward(x, y, lossScale: 1.0 / cfg.GradAccumSteps, autocast);
-                    continue;
+                else
+                {
+                    Tensor loss;
+                    using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
+                        loss = model.loss(x, y);
+                    (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
                 }
-                Tensor loss;
-                using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
-                    loss = model.loss(x, y);
-                (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
             }
             nn.utils.clip_grad_norm_(model.parameters(), cfg.GradClip);
             opt.step();

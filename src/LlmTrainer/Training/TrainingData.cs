@@ -27,7 +27,6 @@ public sealed class TrainingData : IDisposable
 
     public IReadOnlyList<string> Directories { get; }
 
-    private DataLoader train = null!;
     private BatchPrefetcher trainBatches = null!;
 
     public long TrainTokens => sets.Sum(s => s.Train.TokenCount);
@@ -56,8 +55,7 @@ public sealed class TrainingData : IDisposable
                 var val = TokenDataset.Open(s.Path, "val", tokenizer.Hash);
                 data.sets.Add((train, val, s.Weight));
             }
-            data.train = data.Loader("train", seed);
-            data.trainBatches = new BatchPrefetcher(data.train);
+            data.trainBatches = new BatchPrefetcher(data.Loader("train", seed));
             return data;
         }
         catch

@@ -73,8 +73,9 @@ LLM_API int32_t llm_adamw_step(const llm_tensor* params, const llm_tensor* exp_a
 }
 
 // Total gradient norm over all parameters (as one vector), then gradients scaled by
-// min(1, max_norm / (total + 1e-6)) like torch.nn.utils.clip_grad_norm_. max_norm <= 0 only measures.
-LLM_API int32_t llm_clip_grad_norm(const llm_tensor* params, int32_t n, double max_norm, double norm_type, double* total) {
+// min(1, max_norm / (total + 1e-6)) like torch.nn.utils.clip_grad_norm_. max_norm <= 0 only measures. The norm stays a
+// tensor on the gradients' device and the scaling takes the coefficient as a tensor, so nothing waits for the device.
+LLM_API int32_t llm_clip_grad_norm(const llm_tensor* params, int32_t n, double max_norm, double norm_type, llm_tensor* total) {
     LLM_TRY({
         at::NoGradGuard no_grad;
         std::vector<at::Tensor> grads;
@@ -83,16 +84,20 @@ LLM_API int32_t llm_clip_grad_norm(const llm_tensor* params, int32_t n, double m
             if (grad.defined()) grads.push_back(grad);
         }
         if (grads.empty()) {
-            *total = 0;
+            *total = wrap(at::zeros({}, at::kFloat));
             return 0;
         }
         std::vector<at::Tensor> norms = at::_foreach_norm(grads, norm_type);
         at::Tensor total_norm = at::norm(at::stack(norms), norm_type);
         if (max_norm > 0) {
             at::Tensor coef = total_norm.add(1e-6).reciprocal().mul(max_norm).clamp_max(1.0);
-            at::_foreach_mul_(grads, coef.item());
+#if LLM_TORCH_VERSION >= 201
+            at::_foreach_mul_(grads, coef);
+#else
+            for (at::Tensor& g : grads) g.mul_(coef);
+#endif
         }
-        *total = total_norm.item<double>();
+        *total = wrap(total_norm);
     })
 }
 

@@ -130,6 +130,19 @@ LLM_API void llm_device(llm_tensor t, int32_t* type, int32_t* index) {
 
 LLM_API int32_t llm_is_contiguous(llm_tensor t) { return t->is_contiguous() ? 1 : 0; }
 
+// Page-locked host memory exists only with CUDA present: a CPU-only libtorch (or a machine without a GPU) has no
+// pinned-memory allocator, so nothing there is pinned and pin_memory is an error.
+LLM_API int32_t llm_is_pinned(llm_tensor t, int32_t* pinned) {
+    LLM_TRY(*pinned = t->is_cpu() && at::globalContext().hasCUDA() && t->is_pinned() ? 1 : 0)
+}
+
+LLM_API int32_t llm_pin_memory(llm_tensor t, llm_tensor* out) {
+    LLM_TRY({
+        if (!at::globalContext().hasCUDA()) throw std::invalid_argument("pin_memory needs CUDA, and this libtorch or machine has none");
+        *out = wrap(t->pin_memory());
+    })
+}
+
 LLM_API int32_t llm_element_size(int32_t dtype) { return static_cast<int32_t>(c10::elementSize(llm::scalar_type(dtype))); }
 
 // A second owning handle to the same tensor (same storage, same autograd identity).

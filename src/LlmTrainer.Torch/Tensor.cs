@@ -124,6 +124,13 @@ public partial class Tensor : IDisposable
 
     public bool is_contiguous() => llm_is_contiguous(this) != 0;
 
+    /// <summary>Whether this is a CPU tensor in page-locked memory (always false without CUDA).</summary>
+    public bool is_pinned()
+    {
+        Check(llm_is_pinned(this, out var pinned));
+        return pinned != 0;
+    }
+
     public long element_size() => dtype.ElementSize();
 
     // ---- conversion ----
@@ -137,6 +144,16 @@ public partial class Tensor : IDisposable
     public Tensor cpu() => to(Device.CPU);
 
     public Tensor cuda(int index = 0) => to(Device.CUDA(index));
+
+    /// <summary>
+    /// A copy in page-locked host memory, from which copies to the GPU with non_blocking run asynchronously.
+    /// Needs CUDA: a CPU-only libtorch has no pinned memory, so guard the call with the device.
+    /// </summary>
+    public Tensor pin_memory()
+    {
+        Check(llm_pin_memory(this, out var r));
+        return New(r);
+    }
 
     private Tensor To(int dtype, int dev, int idx, bool copy, bool nonBlocking = false)
     {

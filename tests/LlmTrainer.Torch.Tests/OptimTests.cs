@@ -85,7 +85,7 @@ public sealed class OptimTests
                 var h = F.silu(F.linear(x, w1, b1));
                 var loss = F.cross_entropy(F.linear(h, w2, b2), y);
                 loss.backward();
-                double norm = nn.utils.clip_grad_norm_(all, 0.5);
+                double norm = nn.utils.clip_grad_norm_(all, 0.5).item<double>();
                 opt.step();
                 Assert.True(Math.Abs(loss.item<float>() - losses[step]) < tol, $"step {step}: loss {loss.item<float>()} vs {losses[step]}");
                 Assert.True(Math.Abs(norm - norms[step]) < tol * 10, $"step {step}: grad norm {norm} vs {norms[step]}");
@@ -107,11 +107,24 @@ public sealed class OptimTests
         using var scope = torch.NewDisposeScope();
         var p = new Parameter(torch.zeros([2]));
         p.grad = torch.tensor(new float[] { 3, 4 });
-        double total = nn.utils.clip_grad_norm_([p], 1.0);
-        Assert.Equal(5.0, total, 5);
+        var norm = nn.utils.clip_grad_norm_([p], 1.0);
+        Assert.Equal(0, norm.dim()); // a tensor, read only when wanted, as in PyTorch
+        Assert.Equal(5.0, norm.item<double>(), 5);
         var g = p.grad!.ToArray<float>();
         Assert.Equal(0.6f, g[0], 4);
         Assert.Equal(0.8f, g[1], 4);
+        p.Dispose();
+    }
+
+    [Fact]
+    public void Clip_grad_norm_without_gradients_is_zero_and_max_norm_0_only_measures()
+    {
+        using var scope = torch.NewDisposeScope();
+        var p = new Parameter(torch.zeros([2]));
+        Assert.Equal(0.0, nn.utils.clip_grad_norm_([p], 1.0).item<double>());
+        p.grad = torch.tensor(new float[] { 3, 4 });
+        Assert.Equal(5.0, nn.utils.clip_grad_norm_([p], 0).item<double>(), 5);
+        Assert.Equal(new float[] { 3, 4 }, p.grad!.ToArray<float>());
         p.Dispose();
     }
 

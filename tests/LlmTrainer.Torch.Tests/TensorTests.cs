@@ -27,6 +27,22 @@ public sealed class TensorTests
     }
 
     [Fact]
+    public void Pinned_memory_needs_cuda_and_keeps_the_values()
+    {
+        using var scope = torch.NewDisposeScope();
+        var t = torch.arange(6);
+        Assert.False(t.is_pinned());
+        if (!torch.cuda.is_available())
+        {
+            Assert.Throws<TorchException>(() => t.pin_memory());
+            return;
+        }
+        var pinned = t.pin_memory();
+        Assert.True(pinned.is_pinned());
+        Assert.Equal(t.ToArray<long>(), pinned.to(Device.CUDA(0), non_blocking: true).cpu().ToArray<long>());
+    }
+
+    [Fact]
     public void Integer_tensor_plus_integer_scalar_stays_integral()
     {
         using var scope = torch.NewDisposeScope();

@@ -50,6 +50,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_dtype(Tensor t);
     [LibraryImport(Lib)] public static partial void llm_device(Tensor t, out int type, out int index);
     [LibraryImport(Lib)] public static partial int llm_is_contiguous(Tensor t);
+    [LibraryImport(Lib)] public static partial int llm_is_pinned(Tensor t, out int pinned);
+    [LibraryImport(Lib)] public static partial int llm_pin_memory(Tensor t, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_element_size(int dtype);
     [LibraryImport(Lib)] public static partial int llm_tensor_alias(Tensor t, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_to(Tensor t, int dtype, int dev, int idx, int nonBlocking, int copy, out IntPtr result);
@@ -132,7 +134,7 @@ internal static unsafe partial class NativeMethods
 
     // optim.cpp
     [LibraryImport(Lib)] public static partial int llm_adamw_step(IntPtr* parameters, IntPtr* expAvgs, IntPtr* expAvgSqs, int n, double lr, double beta1, double beta2, double eps, double weightDecay, long step, int allowFused);
-    [LibraryImport(Lib)] public static partial int llm_clip_grad_norm(IntPtr* parameters, int n, double maxNorm, double normType, out double total);
+    [LibraryImport(Lib)] public static partial int llm_clip_grad_norm(IntPtr* parameters, int n, double maxNorm, double normType, out IntPtr total);
     [LibraryImport(Lib)] public static partial int llm_zero_grad(IntPtr* parameters, int n, int setToNone);
 
     // rng.cpp

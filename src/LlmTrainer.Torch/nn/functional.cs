@@ -123,16 +123,17 @@ public static partial class nn
     {
         /// <summary>
         /// Scales gradients so that their global 2-norm is at most <paramref name="max_norm"/>; returns the norm
-        /// before clipping (as torch.nn.utils.clip_grad_norm_). One native call for all parameters.
+        /// before clipping as a scalar tensor on the gradients' device (as torch.nn.utils.clip_grad_norm_), so that
+        /// nothing waits for the device until it is read. One native call for all parameters.
         /// </summary>
-        public static unsafe double clip_grad_norm_(IEnumerable<Tensor> parameters, double max_norm, double norm_type = 2)
+        public static unsafe Tensor clip_grad_norm_(IEnumerable<Tensor> parameters, double max_norm, double norm_type = 2)
         {
             var list = parameters as IReadOnlyList<Tensor> ?? parameters.ToList();
             var ptrs = Tensor.Handles(list);
-            double total;
+            IntPtr total;
             fixed (IntPtr* p = ptrs) Check(llm_clip_grad_norm(p, ptrs.Length, max_norm, norm_type, out total));
             GC.KeepAlive(list);
-            return total;
+            return Tensor.New(total);
         }
     }
 }

@@ -11,7 +11,9 @@ public sealed record TrainStepTiming(string Config, long Parameters, int Steps, 
 
 /// <summary>
 /// Times the training step the trainer runs, without data loading, on random tokens: what
-/// benchmarks/train_step.py measures for the same model in PyTorch eager.
+/// benchmarks/train_step.py measures for the same model in PyTorch eager. With activation_checkpointing the step
+/// recomputes the layers in the backward, as the trainer does. Peak memory is the GPU's, or on the CPU the bytes CPU
+/// tensors held at once.
 /// </summary>
 public static class TrainStepBenchmark
 {
@@ -36,10 +38,15 @@ public static class TrainStepBenchmark
             {
                 var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
-                Tensor loss;
-                using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
-                    loss = model.loss(x, y);
-                (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
+                if (cfg.ActivationCheckpointing)
+                    model.forward_backward(x, y, lossScale: 1.0 / cfg.GradAccumSteps, autocast);
+                else
+                {
+                    Tensor loss;
+                    using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
+                        loss = model.loss(x, y);
+                    (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
+                }
             }
             nn.utils.clip_grad_norm_(model.parameters(), cfg.GradClip);
             opt.step();
@@ -52,11 +59,13 @@ public static class TrainStepBenchmark
             torch.cuda.synchronize();
             torch.cuda.reset_peak_memory_stats(Math.Max(device.Index, 0));
         }
+        else
+            torch.cpu.reset_peak_memory_stats();
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) Step();
         if (device.IsCuda) torch.cuda.synchronize();
         double ms = sw.Elapsed.TotalMilliseconds / steps;
-        double? peak = device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) / 1048576.0 : null;
+        double peak = (device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) : torch.cpu.max_memory_allocated()) / 1048576.0;
         return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, cfg.TokensPerStep / (ms / 1000), peak);
     }
 }

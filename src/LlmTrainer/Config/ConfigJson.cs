@@ -13,10 +13,11 @@ public static class ConfigJson
 {
     /// <summary>
     /// Keys that do not change what training computes: where it writes, how often it reports, what it
-    /// is called. They are left out of <see cref="Hash"/>, so a resumed run may change them.
+    /// is called, whether activations are kept or recomputed. They are left out of <see cref="Hash"/>, so a resumed
+    /// run may change them (e.g. turn on activation_checkpointing after running out of memory).
     /// </summary>
     public static readonly IReadOnlyList<string> OperationalKeys =
-        ["name", "out_dir", "device", "log_interval", "eval_interval", "eval_iters", "checkpoint_interval"];
+        ["name", "out_dir", "device", "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "activation_checkpointing"];
 
     public static string Render(TrainConfig config) => Render(config, _ => true);
 

@@ -33,6 +33,7 @@ internal static class ConfigKeys
 
         Int("batch_size", c => c.BatchSize, (c, v) => c with { BatchSize = v }),
         Int("grad_accum_steps", c => c.GradAccumSteps, (c, v) => c with { GradAccumSteps = v }),
+        Bool("activation_checkpointing", c => c.ActivationCheckpointing, (c, v) => c with { ActivationCheckpointing = v }),
         Int("max_iters", c => c.MaxIters, (c, v) => c with { MaxIters = v }),
         Number("learning_rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }),
         Number("min_lr", c => c.MinLr, (c, v) => c with { MinLr = v }),

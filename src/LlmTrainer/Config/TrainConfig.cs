@@ -15,6 +15,12 @@ public sealed record TrainConfig
     public int BatchSize { get; init; } = 32;
     public int BlockSize { get; init; } = 256;
     public int GradAccumSteps { get; init; } = 1;
+
+    /// <summary>
+    /// Recompute each decoder layer during the backward instead of keeping its activations: big models fit in less
+    /// memory for about a third more compute per step, with the same gradients.
+    /// </summary>
+    public bool ActivationCheckpointing { get; init; }
     public DataSpec Data { get; init; } = DataSpec.Builtin;
 
     // Schedule and bookkeeping.

@@ -10,8 +10,9 @@ namespace LlmTrainer.Model;
 /// to that format by copying tensors.
 /// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool)"/>
 /// runs positions startPos.. against it; <see cref="forward(Tensor)"/> (training) never touches the cache.
+/// <see cref="forward_backward"/> (Llama.Checkpointing.cs) trains with activation checkpointing.
 /// </summary>
-public sealed class Llama : nn.Module<Tensor, Tensor>
+public sealed partial class Llama : nn.Module<Tensor, Tensor>
 {
     public LlamaConfig Config { get; }
 
@@ -45,11 +46,10 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits (B, T, vocab) for token ids (B, T).</summary>
-    public override Tensor forward(Tensor idx)
-    {
-        var h = model.forward(idx);
-        return lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
-    }
+    public override Tensor forward(Tensor idx) => head(model.forward(idx));
+
+    /// <summary>The LM head: logits from the final hidden states (the embedding matrix when tied).</summary>
+    private Tensor head(Tensor h) => lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
 
     /// <summary>
     /// Logits for token ids (B, T) at positions startPos..startPos+T-1, for inference (no_grad or inference_mode).
@@ -71,7 +71,7 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
         }
         var h = model.forward(idx, startPos);
         if (lastOnly) h = h.narrow(1, h.size(1) - 1, 1);
-        return lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
+        return head(h);
     }
 
     /// <summary>
@@ -109,19 +109,19 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
     public Tensor loss(Tensor idx, Tensor targets)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = forward(idx);
-        var flat = logits.view(-1, Config.VocabSize);
-        return F.cross_entropy(flat, targets.view(-1)).MoveToOuterDisposeScope();
+        return cross_entropy(forward(idx), targets).MoveToOuterDisposeScope();
     }
+
+    private Tensor cross_entropy(Tensor logits, Tensor targets) => F.cross_entropy(logits.view(-1, Config.VocabSize), targets.view(-1));
 
     /// <summary>The decoder stack without the LM head (HF's LlamaModel, named "model").</summary>
     private sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         public readonly nn.Embedding embed_tokens;
-        private readonly nn.ModuleList<DecoderLayer> layers;
-        private readonly nn.RMSNorm norm;
-        private readonly Rope rope;
-        private readonly nn.Dropout dropout;
+        public readonly nn.ModuleList<DecoderLayer> layers;
+        public readonly nn.RMSNorm norm;
+        public readonly Rope rope;
+        public readonly nn.Dropout dropout;
 
         public LlamaModel(LlamaConfig c)
         {
@@ -140,12 +140,15 @@ public sealed class Llama : nn.Module<Tensor, Tensor>
         public Tensor forward(Tensor idx, int? startPos)
         {
             long t = idx.size(1);
-            var x = dropout.forward(embed_tokens.forward(idx));
+            var x = embed(idx);
             var (cos, sin) = rope.Slice(startPos ?? 0, t);
             foreach (var layer in layers)
                 x = layer.forward(x, cos, sin, startPos);
             return norm.forward(x);
         }
+
+        /// <summary>Token embeddings, with dropout in training.</summary>
+        public Tensor embed(Tensor idx) => dropout.forward(embed_tokens.forward(idx));
 
         public bool HasCache => layers[0].self_attn.kv_cache is not null;
 

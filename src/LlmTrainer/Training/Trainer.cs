@@ -17,8 +17,11 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 
 /// <summary>
 /// The training loop, top to bottom like nanoGPT's train.py: AdamW with warmup → cosine → cool-down, gradient
-/// accumulation and clipping, periodic estimate_loss on train and val, checkpoints (latest and best) that resume
-/// exactly, and a clean stop on request.
+/// accumulation and clipping (optionally with activation checkpointing), periodic estimate_loss on train and val,
+/// checkpoints (latest and best) that resume exactly, and a clean stop on request.
+/// A step never waits for the device: its loss and gradient norm stay there until they are read together at the
+/// next log line, evaluation or checkpoint. A loss or norm that is not finite then stops the run with the step it
+/// happened at, before anything is saved after it; the steps in between have run on (at most log_interval).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -39,6 +42,8 @@ public sealed class Trainer : IDisposable
     private long step;
     private long tokensSeen;
     private double? bestValLoss;
+    private double? lastLoss; // the latest step's loss read back from the device
+    private readonly PendingSteps pending = new();
 
     /// <param name="config">A resolved config (<see cref="TrainConfig.Resolve"/>).</param>
     public Trainer(TrainConfig config, RunDirectory run, TrainingData data, IProgressReporter progress)
@@ -97,7 +102,7 @@ public sealed class Trainer : IDisposable
         tokensSeen = state.TokensSeen;
         bestValLoss = state.BestValLoss;
         if (state.DataCursor is { } cursor)
-            data.Train.Restore(cursor.Deserialize<DataCursor>() ?? throw new LlmTrainerException($"{checkpointDirectory}: state.json has an empty data cursor"));
+            data.RestoreTrainCursor(cursor.Deserialize<DataCursor>() ?? throw new LlmTrainerException($"{checkpointDirectory}: state.json has an empty data cursor"));
         if (state.RngStates.TryGetValue("cpu", out var cpu)) torch.set_rng_state(cpu);
         if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, Math.Max(device.Index, 0));
         MetricsLog.TruncateAfter(run.MetricsPath, step);
@@ -107,7 +112,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Trains until max_iters or until <paramref name="stop"/> is signalled (then saves and returns).</summary>
     public TrainResult Run(CancellationToken stop)
     {
-        double? lastLoss = null, firstVal = null, lastVal = null;
+        double? firstVal = null, lastVal = null;
+        lastLoss = null;
         metrics ??= new MetricsLog(run.MetricsPath);
         long resumedAt = step;
         var clock = Stopwatch.StartNew();
@@ -127,19 +133,15 @@ public sealed class Trainer : IDisposable
 
             double lr = schedule.At(step);
             optimizer.LearningRate = lr;
-            var (loss, gradNorm) = TrainStep();
-            if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
-                throw new LlmTrainerException(
-                    $"training diverged at step {step}: loss {loss}, gradient norm {gradNorm}. The last good checkpoint is kept in " +
-                    $"{Path.Combine(run.CheckpointsPath, CheckpointStore.Latest)}. Lower learning_rate, raise warmup_iters or set grad_clip.");
+            var (stepLoss, stepNorm) = TrainStep();
+            pending.Add(step, stepLoss, stepNorm);
             step++;
             tokensSeen += config.TokensPerStep;
-            lastLoss = loss;
-            progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", $"loss {loss:F3}", LiveOnly: true));
+            progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", lastLoss is { } l ? $"loss {l:F3}" : null, LiveOnly: true));
 
             if (step % config.LogInterval == 0 || step == config.MaxIters)
             {
-                if (device.IsCuda) torch.cuda.synchronize();
+                var (loss, gradNorm) = ReadPending()!.Value; // waits for the device
                 double seconds = intervalClock.Elapsed.TotalSeconds;
                 long steps = step - intervalStartStep;
                 double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
@@ -176,8 +178,28 @@ public sealed class Trainer : IDisposable
         return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
     }
 
+    /// <summary>
+    /// Reads back the pending steps' losses and gradient norms (waiting for the device) and stops the run at the first
+    /// step where one is not finite. Returns the last step's values, or null when no step was pending.
+    /// </summary>
+    private (double Loss, double GradNorm)? ReadPending()
+    {
+        var values = pending.Read();
+        foreach (var v in values)
+        {
+            if (!double.IsFinite(v.Loss) || !double.IsFinite(v.GradNorm))
+                throw new LlmTrainerException(
+                    $"training diverged at step {v.Step}: loss {v.Loss}, gradient norm {v.GradNorm}. The last good checkpoint is kept in " +
+                    $"{Path.Combine(run.CheckpointsPath, CheckpointStore.Latest)}. Lower learning_rate, raise warmup_iters or set grad_clip.");
+        }
+        if (values.Count == 0) return null;
+        lastLoss = values[^1].Loss;
+        return (values[^1].Loss, values[^1].GradNorm);
+    }
+
     private double Evaluate(bool saveBest)
     {
+        ReadPending(); // a diverged run stops before its evaluation
         var (trainLoss, valLoss) = EstimateLoss();
         progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
         metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss));
@@ -189,27 +211,37 @@ public sealed class Trainer : IDisposable
         return valLoss;
     }
 
-    /// <summary>One optimizer step over grad_accum_steps micro-batches; returns the mean loss and the pre-clip gradient norm.</summary>
-    private (double Loss, double GradNorm) TrainStep()
+    /// <summary>
+    /// One optimizer step over grad_accum_steps micro-batches; returns the mean loss and the pre-clip gradient norm as
+    /// scalar tensors on the device (reading them would make the host wait for the step to finish).
+    /// </summary>
+    private (Tensor Loss, Tensor GradNorm) TrainStep()
     {
         using var scope = torch.NewDisposeScope();
         model.train();
-        double lossSum = 0;
-        for (int micro = 0; micro < config.GradAccumSteps; micro++)
+        int k = config.GradAccumSteps;
+        Tensor? lossSum = null;
+        for (int micro = 0; micro < k; micro++)
         {
             using var microScope = torch.NewDisposeScope();
             var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
             Tensor loss;
-            using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
-                loss = model.loss(x, y);
-            var scaled = config.GradAccumSteps > 1 ? loss / config.GradAccumSteps : loss;
-            scaled.backward();
-            lossSum += loss.item<float>();
+            if (config.ActivationCheckpointing)
+                loss = model.forward_backward(x, y, lossScale: 1.0 / k, autocastDtype);
+            else
+            {
+                using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
+                    loss = model.loss(x, y);
+                (k > 1 ? loss / k : loss).backward();
+            }
+            loss = loss.detach();
+            lossSum = (lossSum is null ? loss : lossSum + loss).MoveToOuterDisposeScope();
         }
-        double norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
+        var norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
         optimizer.step();
         optimizer.zero_grad(set_to_none: true);
-        return (lossSum / config.GradAccumSteps, norm);
+        var mean = k > 1 ? lossSum! / k : lossSum!;
+        return (mean.MoveToOuterDisposeScope(), norm.MoveToOuterDisposeScope());
     }
 
     /// <summary>Mean loss over eval_iters batches of train and of val, drawn from a fixed seed so evals compare.</summary>
@@ -237,13 +269,14 @@ public sealed class Trainer : IDisposable
 
     private void SaveCheckpoint(string slot)
     {
+        ReadPending(); // never save the weights of a diverged run
         var rng = new Dictionary<string, byte[]> { ["cpu"] = torch.get_rng_state() };
         if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(Math.Max(device.Index, 0));
         var state = new CheckpointState
         {
             Step = step,
             TokensSeen = tokensSeen,
-            DataCursor = JsonSerializer.SerializeToElement(data.Train.Cursor),
+            DataCursor = JsonSerializer.SerializeToElement(data.TrainCursor),
             RngStates = rng,
             ConfigHash = ConfigHash(config),
             TokenizerHash = data.Tokenizer.Hash,
@@ -263,6 +296,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        pending.Dispose();
         metrics?.Dispose();
         optimizer.Dispose();
         model.Dispose();

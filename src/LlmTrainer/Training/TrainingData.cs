@@ -7,8 +7,8 @@ using LlmTrainer.Torch;
 namespace LlmTrainer.Training;
 
 /// <summary>
-/// The prepared datasets a run trains on (one, or a weighted mixture), their tokenizer, the training loader
-/// (whose cursor is checkpointed) and fresh evaluation loaders with a fixed seed.
+/// The prepared datasets a run trains on (one, or a weighted mixture), their tokenizer, the training batches
+/// (drawn one ahead; their cursor is checkpointed) and fresh evaluation loaders with a fixed seed.
 /// </summary>
 public sealed class TrainingData : IDisposable
 {
@@ -27,7 +27,7 @@ public sealed class TrainingData : IDisposable
 
     public IReadOnlyList<string> Directories { get; }
 
-    public DataLoader Train { get; private set; } = null!;
+    private BatchPrefetcher trainBatches = null!;
 
     public long TrainTokens => sets.Sum(s => s.Train.TokenCount);
 
@@ -55,7 +55,7 @@ public sealed class TrainingData : IDisposable
                 var val = TokenDataset.Open(s.Path, "val", tokenizer.Hash);
                 data.sets.Add((train, val, s.Weight));
             }
-            data.Train = data.Loader("train", seed);
+            data.trainBatches = new BatchPrefetcher(data.Loader("train", seed));
             return data;
         }
         catch
@@ -74,9 +74,20 @@ public sealed class TrainingData : IDisposable
     /// <summary>A new loader over a split, always from the same seed, so that every evaluation sees the same batches.</summary>
     public DataLoader EvalLoader(string split, ulong seed) => Loader(split, seed);
 
+    /// <summary>The next training batch on <paramref name="device"/>; the one after it is drawn meanwhile, on another thread.</summary>
     public (Tensor X, Tensor Y) NextTrainBatch(int batchSize, int blockSize, Device device) =>
-        ToTensors(Train.GetBatch(batchSize, blockSize), device);
+        ToTensors(trainBatches.Next(batchSize, blockSize), device);
 
+    /// <summary>The position of the next training batch not yet taken (the one drawn ahead does not count): what a checkpoint saves.</summary>
+    public DataCursor TrainCursor => trainBatches.Cursor;
+
+    /// <summary>Continues the training batches from a saved <see cref="TrainCursor"/>.</summary>
+    public void RestoreTrainCursor(DataCursor cursor) => trainBatches.Restore(cursor);
+
+    /// <summary>
+    /// Token ids as int64 tensors on <paramref name="device"/>. For CUDA they go through page-locked memory and copy
+    /// without blocking, so the host moves on while the copy waits its turn behind the running step.
+    /// </summary>
     public static (Tensor X, Tensor Y) ToTensors(Batch batch, Device device)
     {
         long[] shape = [batch.BatchSize, batch.BlockSize];
@@ -84,14 +95,15 @@ public sealed class TrainingData : IDisposable
         var y = torch.tensor(batch.Y, shape);
         if (device.IsCuda)
         {
-            x = x.to(device, non_blocking: true);
-            y = y.to(device, non_blocking: true);
+            x = x.pin_memory().to(device, non_blocking: true);
+            y = y.pin_memory().to(device, non_blocking: true);
         }
         return (x, y);
     }
 
     public void Dispose()
     {
+        trainBatches?.Dispose(); // the batch drawn ahead reads the datasets: wait for it first
         foreach (var (train, val, _) in sets)
         {
             train.Dispose();

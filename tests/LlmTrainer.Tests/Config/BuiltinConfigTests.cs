@@ -56,6 +56,17 @@ public sealed class BuiltinConfigTests
     }
 
     [Fact]
+    public void Only_1b_recomputes_activations_and_keeps_half_a_million_tokens_per_step()
+    {
+        // 16 × 2048 tokens per micro-batch fit in 80 GB only with checkpointing; 500m fits without.
+        var big = Load("1b");
+        Assert.True(big.ActivationCheckpointing);
+        Assert.Equal(16, big.BatchSize);
+        Assert.Equal(524_288, big.TokensPerStep);
+        Assert.DoesNotContain(BuiltinConfigs.Names.Where(n => n != "1b"), n => Load(n).ActivationCheckpointing);
+    }
+
+    [Fact]
     public void Built_in_names_resolve_with_a_json_suffix()
     {
         Assert.Equal(Load("15m"), Load("15m.json"));

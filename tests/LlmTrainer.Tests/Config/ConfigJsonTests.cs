@@ -28,6 +28,7 @@ public sealed class ConfigJsonTests : IDisposable
             Seed = -3,
             NExperts = 8,
             ExpertsPerToken = 2,
+            ActivationCheckpointing = true,
             Data = DataSpec.Mixture([new DataSource("data/a", 0.7), new DataSource("data/b c", 0.3)]),
         };
         Assert.Equal(config, Reload(config));
@@ -47,7 +48,7 @@ public sealed class ConfigJsonTests : IDisposable
             "n_layer", "dropout", "norm_eps", "n_kv_head", "ffn_hidden", "vocab_size", "rope_theta", "tie_embeddings",
             "weight_decay", "beta1", "beta2", "grad_clip", "warmup_iters", "lr_decay_iters", "min_lr", "cooldown_iters",
             "grad_accum_steps", "dtype", "device", "seed", "out_dir", "log_interval", "checkpoint_interval", "data",
-            "n_experts", "experts_per_token", "eval_seed", "name", "multiple_of",
+            "n_experts", "experts_per_token", "eval_seed", "name", "multiple_of", "activation_checkpointing",
         ];
         Assert.Equal(design.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
         Assert.Equal("builtin", document.RootElement.GetProperty("data").GetString());
@@ -60,6 +61,7 @@ public sealed class ConfigJsonTests : IDisposable
         var config = new TrainConfig();
         Assert.Equal(64, ConfigJson.Hash(config).Length);
         Assert.Equal(ConfigJson.Hash(config), ConfigJson.Hash(config with { Name = "x", OutDir = "y", LogInterval = 1, Device = "cpu" }));
+        Assert.Equal(ConfigJson.Hash(config), ConfigJson.Hash(config with { ActivationCheckpointing = true }));
         Assert.NotEqual(ConfigJson.Hash(config), ConfigJson.Hash(config with { LearningRate = 1e-3 }));
         Assert.NotEqual(ConfigJson.Hash(config), ConfigJson.Hash(config with { Data = DataSpec.FromPath("d") }));
     }

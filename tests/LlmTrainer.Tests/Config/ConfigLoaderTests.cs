@@ -50,6 +50,15 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Activation_checkpointing_is_off_by_default_and_set_like_any_boolean()
+    {
+        Assert.False(Load(["--config", "tiny"]).Config.ActivationCheckpointing);
+        Assert.True(Load(["--config", "tiny", "--activation_checkpointing"]).Config.ActivationCheckpointing);
+        Assert.True(Load(["--config", "tiny", "--activation-checkpointing=true"]).Config.ActivationCheckpointing);
+        Assert.True(Load([], new() { ["LLMTRAIN_ACTIVATION_CHECKPOINTING"] = "true" }).Config.ActivationCheckpointing);
+    }
+
+    [Fact]
     public void Environment_keys_are_case_insensitive_and_named_as_spelt()
     {
         var loaded = Load([], new() { ["LLMTRAIN_BATCH_SIZE"] = "5", ["llmtrain_dtype"] = "BF16" });
@@ -137,6 +146,7 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("learning_rate", "fast", "a number")]
     [InlineData("learning_rate", "NaN", "a number")]
     [InlineData("tie_embeddings", "maybe", "true or false")]
+    [InlineData("activation_checkpointing", "yes please", "true or false")]
     [InlineData("seed", "", "an integer")]
     public void Wrong_types_name_the_key_the_value_and_the_expected_type(string key, string value, string expected)
     {

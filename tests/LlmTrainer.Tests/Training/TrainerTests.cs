@@ -66,12 +66,31 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
             .Select(e => e.GetProperty("loss").GetDouble())
             .ToList();
 
-    private TrainResult Train(TrainConfig cfg, string outDir, bool resume = false, CancellationToken stop = default)
+    private static List<long> TrainSteps(string runDir) =>
+        MetricsLog.Read(Path.Combine(runDir, MetricsLog.FileName))
+            .Where(e => e.GetProperty("event").GetString() == "train")
+            .Select(e => e.GetProperty("step").GetInt64())
+            .ToList();
+
+    /// <summary>Asks the run to stop once it reports a given step.</summary>
+    private sealed class StopAt(long step, CancellationTokenSource stop) : IProgressReporter
+    {
+        public void Report(ProgressUpdate update)
+        {
+            if (update.Task == "train" && update.Completed >= step) stop.Cancel();
+        }
+
+        public void Info(string message) { }
+
+        public void Warn(string message) { }
+    }
+
+    private TrainResult Train(TrainConfig cfg, string outDir, bool resume = false, CancellationToken stop = default, IProgressReporter? progress = null)
     {
         var run = RunDirectory.Create(cfg);
         if (!File.Exists(run.ConfigPath)) File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
         using var data = TrainingData.Open(cfg.Data, (ulong)cfg.Seed, new LinesProgress());
-        using var trainer = new Trainer(cfg, run, data, new LinesProgress());
+        using var trainer = new Trainer(cfg, run, data, progress ?? new LinesProgress());
         if (resume) trainer.Resume(run.Checkpoints.Find("latest")!);
         return trainer.Run(stop);
     }
@@ -93,6 +112,33 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         var wa = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(straight, "checkpoints", "latest", "model.safetensors"));
         var wb = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(split, "checkpoints", "latest", "model.safetensors"));
         foreach (var (name, t) in wa) Assert.True(t.equal(wb[name]), $"{name} differs after resume");
+    }
+
+    [Fact]
+    public void With_activation_checkpointing_a_resumed_run_is_bit_identical_and_close_to_the_plain_run()
+    {
+        var straight = Path.Combine(dataset.Root, "ckpt-straight");
+        var split = Path.Combine(dataset.Root, "ckpt-split");
+        var plain = Path.Combine(dataset.Root, "ckpt-plain");
+        string[] on = ["--activation_checkpointing", "true"];
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long handles = Tensor.LiveHandleCount, leaked = Tensor.LeakedCount;
+        Train(Config(straight, 30, on), straight);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(handles, Tensor.LiveHandleCount); // a whole run, its trainer and data disposed, leaves no tensor behind
+        Assert.Equal(leaked, Tensor.LeakedCount);
+        Train(Config(split, 15, on), split);
+        Train(Config(split, 30, on), split, resume: true);
+        Train(Config(plain, 30), plain);
+
+        var a = Losses(straight);
+        Assert.Equal(30, a.Count);
+        Assert.Equal(a, Losses(split));
+        // Same dropout masks and gradients up to rounding in the order they are summed (the tied embedding's).
+        foreach (var (x, y) in a.Zip(Losses(plain)))
+            Assert.True(Math.Abs(x - y) < 1e-4, $"loss {x} with checkpointing, {y} without");
     }
 
     [Fact]
@@ -127,6 +173,47 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         var dir = Path.Combine(dataset.Root, "diverge");
         var e = Assert.Throws<LlmTrainerException>(() => Train(Config(dir, 40, "--learning_rate", "1e30", "--min_lr", "1e29", "--grad_clip", "0"), dir));
         Assert.Matches(@"diverged at step \d+", e.Message);
+    }
+
+    [Fact]
+    public void A_run_stopped_between_log_lines_resumes_bit_for_bit()
+    {
+        // Losses are read back every 5 steps and the latest checkpoint is saved every 7; the stop comes at step 13, when
+        // steps 11–13 are unread and the next batch is already drawn: the checkpoint must hold the cursor before it.
+        var straight = Path.Combine(dataset.Root, "midrun-straight");
+        var split = Path.Combine(dataset.Root, "midrun-split");
+        string[] cadence = ["--log_interval", "5", "--checkpoint_interval", "7"];
+        Train(Config(straight, 30, cadence), straight);
+        using (var stop = new CancellationTokenSource())
+        {
+            var result = Train(Config(split, 30, cadence), split, stop: stop.Token, progress: new StopAt(13, stop));
+            Assert.True(result.Interrupted);
+            Assert.Equal(13, result.Step);
+        }
+        Train(Config(split, 30, cadence), split, resume: true);
+
+        var a = Losses(straight);
+        Assert.Equal([5, 10, 15, 20, 25, 30], TrainSteps(straight));
+        Assert.Equal(TrainSteps(straight), TrainSteps(split));
+        Assert.Equal(a, Losses(split));
+        using var scope = torch.NewDisposeScope();
+        var wa = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(straight, "checkpoints", "latest", "model.safetensors"));
+        var wb = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(split, "checkpoints", "latest", "model.safetensors"));
+        foreach (var (name, t) in wa) Assert.True(t.equal(wb[name]), $"{name} differs after resume");
+    }
+
+    [Fact]
+    public void Divergence_found_at_a_later_log_line_names_the_step_it_happened_at()
+    {
+        string[] diverge = ["--learning_rate", "1e30", "--min_lr", "1e29", "--grad_clip", "0"];
+        var every = Path.Combine(dataset.Root, "diverge-every");
+        var seldom = Path.Combine(dataset.Root, "diverge-seldom");
+        var e1 = Assert.Throws<LlmTrainerException>(() => Train(Config(every, 40, diverge), every));
+        var e2 = Assert.Throws<LlmTrainerException>(() => Train(Config(seldom, 40, [.. diverge, "--log_interval", "9", "--eval_interval", "100"]), seldom));
+        var step = System.Text.RegularExpressions.Regex.Match(e1.Message, @"diverged at step (\d+)").Groups[1].Value;
+        Assert.NotEqual("", step);
+        Assert.Contains($"diverged at step {step}:", e2.Message);
+        Assert.False(Directory.Exists(Path.Combine(seldom, "checkpoints", "latest")), "a diverged run must not save its weights");
     }
 
     [Fact]

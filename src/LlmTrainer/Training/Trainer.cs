@@ -152,7 +152,7 @@ public sealed class Trainer : IDisposable
                 var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
                 progress.Info(
                     $"step {step}/{config.MaxIters} | loss {loss:F4} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
-                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{(mfu is { } m ? $" | MFU {m * 100:F1}%" : "")} | ETA {Format(eta)}");
+                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)} | ETA {Format(eta)}");
                 metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
                 intervalStartStep = step;
                 intervalStartTokens = tokensSeen;
@@ -176,6 +176,16 @@ public sealed class Trainer : IDisposable
         SaveCheckpoint(CheckpointStore.Latest);
         progress.Info($"{(interrupted ? "stopped" : "finished")} at step {step} after {Format(clock.Elapsed)}; checkpoints in {run.CheckpointsPath}");
         return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
+    }
+
+    /// <summary>
+    /// On CUDA: MFU against the GPU's bf16 peak (n/a for a GPU not in <see cref="PeakFlops"/>' table, rather than a guess)
+    /// and the peak memory; nothing on the CPU, which has no such peak.
+    /// </summary>
+    private string MfuAndMemory(double? mfu, double? peakMb)
+    {
+        if (!device.IsCuda) return "";
+        return $" | MFU {(mfu is { } m ? $"{m * 100:F1}%" : "n/a")} | peak mem {(peakMb ?? 0) / 1024:F1} GiB";
     }
 
     /// <summary>

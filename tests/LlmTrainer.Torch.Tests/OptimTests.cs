@@ -18,6 +18,7 @@ public sealed class OptimTests
 
     [Theory]
     [MemberData(nameof(DevicesAndKernels))]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Ten_adamw_steps_with_clipping_match_pytorch(string device, bool fused)
     {
         bool before = torch.fused_kernels;

@@ -15,7 +15,7 @@
 #   DIR/gpu_acceptance.sh --run DIR [--device cuda|cpu] [--quick] [--clean]
 #       On the target (default device cuda). Needs bash, tar, xz, cmake ≥ 3.18 and g++; for cuda, python3 with a CUDA
 #       build of PyTorch (LIBTORCH_USE_PYTORCH=1; its libtorch is linked) and, when no CUDA toolkit is installed, the
-#       nvidia-*-cu12 wheels' headers that come with PyTorch. Work files go to $LLMTRAIN_GPA_WORK (default
+#       nvidia-*-cu12 wheels' headers that come with PyTorch. Work files go to $GPU_ACCEPTANCE_WORK (default
 #       /tmp/llmtrain-gpa-$UID): the unpacked runtime, the shim's build (kept and reused while the sources and the
 #       libtorch are the same; --clean rebuilds), logs/ (one per step) and runs/. Steps:
 #         1. unpack the runtime; build the shim (LLMTRAIN_NATIVE points at it); check that llmtrain sees the device
@@ -28,15 +28,17 @@
 #         5. llmtrain bench sample for 110m and 500m at batch 1 and 8: decoding tokens/s with the KV cache
 #         6. a summary table (step, result, number) and the line "gpu acceptance (DEVICE): N passed, N failed";
 #            the exit status is non-zero when any step failed.
-#       --device cpu walks the same steps with small configs (tiny and 15m, 60 training steps): about 3 minutes on
-#       2 cores with the shim already built, plus about 1½ minutes to build it. --quick shortens every step (about
-#       half the time). On an H100 the cuda run takes about 5–8 minutes, most of it building the shim.
+#       --device cpu walks the same steps with small configs (tiny and 15m, 60 training steps): about 1¼ minutes on
+#       2 cores with the shim already built, plus 2–4½ minutes to build it. --quick shortens the steps (100 training
+#       steps on cuda, 30 on cpu; fewer timed steps and tokens). On an H100 the cuda run should take 4–7 minutes,
+#       1–2 of them building the shim (an estimate: not yet timed on a GPU). The pack runs on the architecture it was
+#       made on (x86_64 here).
 #
 #   benchmarks/gpu_acceptance.sh --selftest
 #       Packs into a temporary directory and runs that pack with --run --device cpu, so that the pack and the run
 #       mode cannot rot unnoticed. Work files go to artifacts/gpu-acceptance/work (the shim's build is kept there, and
-#       the packed runtime in artifacts/gpu-acceptance), so a second selftest takes about a minute and a half instead of
-#       four. Its last line says "gpu acceptance selftest: passed …" or "… FAILED …"; the exit status says the same.
+#       the packed runtime in artifacts/gpu-acceptance), so a second selftest takes about 1½ minutes instead of 4–5½.
+#       Its last line says "gpu acceptance selftest: passed …" or "… FAILED …"; the exit status says the same.
 set -uo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -221,13 +223,13 @@ run() {
   for tool in tar xz cmake g++ make; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
   [ ${#missing[@]} -eq 0 ] || die "missing on this machine: ${missing[*]} (cmake ≥ 3.18, g++ and make build the native shim)"
 
-  WORK=${LLMTRAIN_GPA_WORK:-${TMPDIR:-/tmp}/llmtrain-gpa-$(id -u)}
+  WORK=${GPU_ACCEPTANCE_WORK:-${TMPDIR:-/tmp}/llmtrain-gpa-$(id -u)}
   mkdir -p "$WORK" || die "cannot create $WORK"
   WORK=$(cd "$WORK" && pwd)
   # One run at a time per work directory (they share the runtime, the build and the logs).
   if command -v flock >/dev/null 2>&1; then
     exec 9> "$WORK/.lock"
-    flock -n 9 || die "another run is using $WORK; wait for it, or set LLMTRAIN_GPA_WORK to another directory"
+    flock -n 9 || die "another run is using $WORK; wait for it, or set GPU_ACCEPTANCE_WORK to another directory"
   fi
   LOGS="$WORK/logs"
   rm -rf "$LOGS" "$WORK/runs"
@@ -236,7 +238,7 @@ run() {
   # Config overrides from this shell (LLMTRAIN_max_iters=…) would change what is measured.
   local v
   for v in $(compgen -e | grep '^LLMTRAIN_' || true); do
-    case "$v" in LLMTRAIN_THREADS|LLMTRAIN_CPU_CACHE|LLMTRAIN_GPA_WORK) ;; *) unset "$v" ;; esac
+    case "$v" in LLMTRAIN_THREADS|LLMTRAIN_CPU_CACHE) ;; *) unset "$v" ;; esac
   done
   export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_ROLL_FORWARD=Major
   local t_start=$SECONDS
@@ -493,7 +495,7 @@ selftest() {
   local t0=$SECONDS tmp rc bytes="" last root
   root=$(cd "$(dirname "$SELF")/.." && pwd)
   # Work files per checkout (the shim's build is kept there between selftests), so that checkouts do not collide.
-  export LLMTRAIN_GPA_WORK=${LLMTRAIN_GPA_WORK:-$root/artifacts/gpu-acceptance/work}
+  export GPU_ACCEPTANCE_WORK=${GPU_ACCEPTANCE_WORK:-$root/artifacts/gpu-acceptance/work}
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmtrain-gpa-selftest.XXXXXX")
   local log="$tmp/run.log"
   if ( pack "$tmp/pack" ); then

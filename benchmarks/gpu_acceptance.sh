@@ -17,7 +17,8 @@
 #       build of PyTorch (LIBTORCH_USE_PYTORCH=1; its libtorch is linked) and, when no CUDA toolkit is installed, the
 #       nvidia-*-cu12 wheels' headers that come with PyTorch. Work files go to $GPU_ACCEPTANCE_WORK (default
 #       /tmp/llmtrain-gpa-$UID): the unpacked runtime, the shim's build (kept and reused while the sources and the
-#       libtorch are the same; --clean rebuilds), logs/ (one per step) and runs/. Steps:
+#       libtorch are the same; --clean rebuilds), logs/ (one per step) and runs/ (about 3 GB for the 110m run's
+#       checkpoints on cuda). Steps:
 #         1. unpack the runtime; build the shim (LLMTRAIN_NATIVE points at it); check that llmtrain sees the device
 #         2. the device-parameterised tests ([Trait("device", "any")]: ops and AdamW against PyTorch's numbers, the
 #            model's forward and loss against its fixture, a short training run whose loss falls, KV-cache sampling
@@ -298,10 +299,12 @@ run() {
     else iters=300; bench_args=(--steps 10 --warmup 3); sample_tokens=256; fi
     # 500m at its config's batch of 16 × 1024 tokens, one micro-batch per step (about 30 GB with bf16 autocast).
     bench_args+=(--grad_accum_steps 1)
+    # Evaluations at the start, half way and the end; a 110m checkpoint with its optimizer state is 1.3 GB, so only the
+    # best (at each evaluation that improves) and the final one are written.
     train_args=(--max_iters "$iters" --dtype bfloat16 --grad_accum_steps 1 --learning_rate 6e-4 --min_lr 6e-5 --warmup_iters 30
-                --eval_interval $((iters / 3)) --eval_iters 20 --log_interval 25)
+                --eval_interval $((iters / 2)) --eval_iters 20 --log_interval 25)
   fi
-  train_args+=(--lr_decay_iters "$iters")
+  train_args+=(--lr_decay_iters "$iters" --checkpoint_interval "$iters")
 
   # ---- 2. device tests ----
   local proj dir line total failed errors skipped passed

@@ -37,12 +37,16 @@ internal static class Fixture
     }
 }
 
-/// <summary>Every device the tests can run on here: the CPU, and CUDA when present.</summary>
+/// <summary>
+/// Every device the tests can run on here: the CPU, and CUDA when present — or the CUDA device that
+/// $LLMTRAIN_TEST_DEVICE names (<see cref="TestDevice"/>), which must then be there.
+/// </summary>
 public static class Devices
 {
     public static IEnumerable<object[]> All()
     {
         yield return ["cpu"];
-        if (torch.cuda.is_available()) yield return ["cuda"];
+        if (TestDevice.IsCuda) yield return [TestDevice.Name];
+        else if (torch.cuda.is_available()) yield return ["cuda"];
     }
 }

@@ -86,6 +86,7 @@ public sealed class OpsTests
 
     [Theory]
     [MemberData(nameof(Cases))]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Forward_and_gradient_match_pytorch(string name, string device, bool fused)
     {
         bool before = torch.fused_kernels;

@@ -22,6 +22,7 @@ public sealed class OptimTests
 
     [Theory]
     [MemberData(nameof(DevicesAndKernels))]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Ten_adamw_steps_with_clipping_match_pytorch(string device, optim.AdamWKernel kernel, bool fused)
     {
         bool before = torch.fused_kernels;

@@ -98,12 +98,14 @@ internal static class BenchCommand
                 {
                     config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, device = cfg.Device, dtype = cfg.Dtype,
                     threads = torch.get_num_threads(), ms_per_step = Math.Round(r.MillisecondsPerStep, 2),
-                    tokens_per_sec = Math.Round(r.TokensPerSecond, 1), peak_memory_mb = r.PeakMemoryMb,
+                    tokens_per_sec = Math.Round(r.TokensPerSecond, 1), tflops = Math.Round(r.TflopsPerSecond, 4),
+                    mfu = r.Mfu is { } mfu ? Math.Round(mfu, 4) : (double?)null, gpu = r.Gpu, peak_memory_mb = r.PeakMemoryMb,
                     resolved = JsonDocument.Parse(ConfigJson.Render(cfg)).RootElement,
                 }));
             else
                 Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads): " +
-                                  $"{r.MillisecondsPerStep:F1} ms/step, {r.TokensPerSecond:N0} tokens/s" +
+                                  $"{r.MillisecondsPerStep:F1} ms/step, {r.TokensPerSecond:N0} tokens/s, {r.TflopsPerSecond:F3} TFLOP/s" +
+                                  (r.Mfu is { } mfu ? $", MFU {mfu * 100:F1}% of {r.Gpu}" : "") +
                                   (r.PeakMemoryMb is { } m ? $", peak memory {m:N0} MiB" : ""));
             return 0;
         });

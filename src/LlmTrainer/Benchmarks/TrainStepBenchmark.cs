@@ -7,7 +7,11 @@ using LlmTrainer.Training;
 namespace LlmTrainer.Benchmarks;
 
 /// <summary>Throughput of full training steps (forward, backward, clip, AdamW) on random tokens.</summary>
-public sealed record TrainStepTiming(string Config, long Parameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb);
+/// <param name="TflopsPerSecond">Model FLOP/s in TFLOP/s, by the trainer's estimate (<see cref="ModelShape.TrainingFlopsPerToken"/>).</param>
+/// <param name="Mfu">Model FLOPs utilisation (0–1) on a GPU whose bf16 peak is known (<see cref="PeakFlops"/>); null otherwise.</param>
+/// <param name="Gpu">The CUDA device's name; null on the CPU.</param>
+public sealed record TrainStepTiming(string Config, long Parameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb,
+                                     double TflopsPerSecond = 0, double? Mfu = null, string? Gpu = null);
 
 /// <summary>
 /// Times the training step the trainer runs, without data loading, on random tokens: what
@@ -66,6 +70,10 @@ public static class TrainStepBenchmark
         if (device.IsCuda) torch.cuda.synchronize();
         double ms = sw.Elapsed.TotalMilliseconds / steps;
         double peak = (device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) : torch.cpu.max_memory_allocated()) / 1048576.0;
-        return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, cfg.TokensPerStep / (ms / 1000), peak);
+        double tokensPerSec = cfg.TokensPerStep / (ms / 1000);
+        double flopsPerToken = ModelShape.From(cfg).TrainingFlopsPerToken();
+        string? gpu = device.IsCuda ? torch.cuda.get_device_name(Math.Max(device.Index, 0)) : null;
+        double? mfu = gpu is not null && PeakFlops.Bf16DenseTflops(gpu) is { } peakTflops ? PeakFlops.Mfu(flopsPerToken, tokensPerSec, peakTflops) : null;
+        return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, tokensPerSec, peak, tokensPerSec * flopsPerToken / 1e12, mfu, gpu);
     }
 }

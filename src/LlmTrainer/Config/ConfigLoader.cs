@@ -136,10 +136,13 @@ public static class ConfigLoader
         return (config, pairs);
     }
 
-    /// <summary>Variables with the prefix that set the runtime, not the training config (threads, native library path, CPU allocator cache).</summary>
+    /// <summary>
+    /// Variables with the prefix that set the runtime, not the training config (threads, native library path, CPU
+    /// allocator cache, the device of the device-parameterised tests).
+    /// </summary>
     public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE",
+        "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE", "LLMTRAIN_TEST_DEVICE",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

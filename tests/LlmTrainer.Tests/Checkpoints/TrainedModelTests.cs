@@ -28,7 +28,10 @@ public sealed class TrainedModelTests : IDisposable
     }
 
     /// <summary>A run started <paramref name="minutes"/> after <see cref="Start"/> with checkpoints in the given slots.</summary>
-    private string MakeRun(string name, int minutes, params string[] slots)
+    private string MakeRun(string name, int minutes, params string[] slots) => MakeRun(name, minutes, Device.CPU, slots);
+
+    /// <summary>The same, with the checkpoints saved from a model on <paramref name="device"/>.</summary>
+    private string MakeRun(string name, int minutes, Device device, params string[] slots)
     {
         var path = Path.Combine(Runs, name);
         Directory.CreateDirectory(path);
@@ -37,7 +40,7 @@ public sealed class TrainedModelTests : IDisposable
         Tokenizer.Save(Path.Combine(path, RunDirectory.TokenizerFileName));
         var run = RunDirectory.Open(path);
         torch.manual_seed(minutes);
-        using var model = new Llama(Trainer.ToModelConfig(cfg));
+        using var model = new Llama(Trainer.ToModelConfig(cfg), device);
         foreach (var slot in slots)
         {
             var state = new CheckpointState
@@ -115,24 +118,30 @@ public sealed class TrainedModelTests : IDisposable
         Assert.Contains($"llmtrain train --resume {empty}", noCheckpoint.Message);
     }
 
+    /// <summary>On the test device: a model saved from it and loaded back onto it has the same weights.</summary>
     [Fact]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Load_restores_the_weights_config_and_tokenizer_in_eval_mode()
     {
-        var run = MakeRun("r", 3, CheckpointStore.Best);
+        var device = TestDevice.Current;
+        var run = MakeRun("r", 3, device, CheckpointStore.Best);
         var best = Path.Combine(run, "checkpoints", "best");
-        using var trained = TrainedModel.Load(best, "cpu");
+        using var trained = TrainedModel.Load(best, TestDevice.Name);
         Assert.Equal(best, trained.CheckpointPath);
         Assert.Equal(run, trained.Run.Path);
         Assert.Equal(5, trained.State.Step);
         Assert.Equal(Tokenizer.Hash, trained.Tokenizer.Hash);
         Assert.Equal(16, trained.Config.DModel);
-        Assert.Equal(Device.CPU, trained.Device);
-        Assert.Null(trained.AutocastDtype);
+        Assert.Equal(device, trained.Device);
+        if (!device.IsCuda) Assert.Null(trained.AutocastDtype);
         Assert.False(trained.Model.training);
         using var scope = torch.NewDisposeScope();
         var saved = TensorFiles.Load(Path.Combine(best, CheckpointStore.ModelFileName));
         foreach (var (name, t) in trained.Model.state_dict())
-            Assert.True(t.equal(saved[name]), $"{name} differs from the checkpoint");
+        {
+            Assert.Equal(device.Type, t.device.Type);
+            Assert.True(t.to(Device.CPU).equal(saved[name]), $"{name} differs from the checkpoint");
+        }
     }
 
     [Fact]

@@ -19,31 +19,34 @@ public sealed class LlamaTests
         c.GetProperty("n_head").GetInt32(), c.GetProperty("n_kv_head").GetInt32(), c.GetProperty("ffn_hidden").GetInt32(),
         c.GetProperty("block_size").GetInt32(), c.GetProperty("norm_eps").GetDouble(), c.GetProperty("rope_theta").GetDouble());
 
-    private static Tensor Floats(JsonElement e) => torch.tensor(
+    private static Tensor Floats(JsonElement e, Device? device = null) => torch.tensor(
         e.GetProperty("data").EnumerateArray().Select(x => (float)x.GetDouble()).ToArray(),
-        e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray());
+        e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(), device);
 
-    private static Tensor Ids(JsonElement rows) =>
+    private static Tensor Ids(JsonElement rows, Device? device = null) =>
         torch.tensor(rows.EnumerateArray().SelectMany(r => r.EnumerateArray().Select(x => x.GetInt64())).ToArray(),
-                     [rows.GetArrayLength(), rows[0].GetArrayLength()]);
+                     [rows.GetArrayLength(), rows[0].GetArrayLength()], device);
 
     [Fact]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Logits_and_loss_for_fixed_weights_match_the_pytorch_reference()
     {
+        var device = TestDevice.Current;
         var f = Fixture();
         using var scope = torch.NewDisposeScope();
-        using var model = new Llama(ConfigOf(f.GetProperty("config")));
-        var weights = f.GetProperty("weights").EnumerateObject().ToDictionary(p => p.Name, p => Floats(p.Value));
+        using var model = new Llama(ConfigOf(f.GetProperty("config")), device);
+        var weights = f.GetProperty("weights").EnumerateObject().ToDictionary(p => p.Name, p => Floats(p.Value, device));
         model.load_state_dict(weights); // strict: the names must be exactly Hugging Face's
         model.eval();
-        var idx = Ids(f.GetProperty("idx"));
+        var idx = Ids(f.GetProperty("idx"), device);
         var logits = model.forward(idx);
-        var expected = Floats(f.GetProperty("logits"));
+        Assert.Equal(device.Type, logits.device.Type);
+        var expected = Floats(f.GetProperty("logits"), device);
         Assert.Equal(expected.shape, logits.shape);
         double maxDiff = (logits - expected).abs().max().item<float>();
-        Assert.True(maxDiff < 1e-5, $"logits differ from the reference by {maxDiff}");
-        var loss = model.loss(idx, Ids(f.GetProperty("targets"))).item<float>();
-        Assert.Equal(f.GetProperty("loss").GetDouble(), loss, 5);
+        Assert.True(maxDiff < TestDevice.Tolerance(1e-5, 1e-4), $"logits differ from the reference by {maxDiff}");
+        var loss = model.loss(idx, Ids(f.GetProperty("targets"), device)).item<float>();
+        Assert.Equal(f.GetProperty("loss").GetDouble(), loss, TestDevice.IsCuda ? 4 : 5);
     }
 
     [Fact]
@@ -77,14 +80,16 @@ public sealed class LlamaTests
     }
 
     [Fact]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void A_tiny_model_memorises_one_batch()
     {
+        var device = TestDevice.Current;
         torch.manual_seed(1);
-        using var model = new Llama(new LlamaConfig(32, 32, 2, 4, 2, 64, 16));
+        using var model = new Llama(new LlamaConfig(32, 32, 2, 4, 2, 64, 16), device);
         using var opt = new optim.AdamW(model.parameters(), lr: 1e-2, weight_decay: 0);
         using var data = torch.NewDisposeScope();
-        var x = torch.randint(0, 32, [4, 16]);
-        var y = torch.randint(0, 32, [4, 16]);
+        var x = torch.randint(0, 32, [4, 16]).to(device);
+        var y = torch.randint(0, 32, [4, 16]).to(device);
         float loss = float.NaN;
         for (int step = 0; step < 150 && !(loss < 0.05f); step++)
         {

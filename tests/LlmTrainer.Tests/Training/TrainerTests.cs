@@ -45,7 +45,9 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
 
     public TrainerTests(SmallDataset dataset) => this.dataset = dataset;
 
-    private TrainConfig Config(string outDir, int maxIters, params string[] extra)
+    private TrainConfig Config(string outDir, int maxIters, params string[] extra) => Config(outDir, maxIters, RuntimeCapabilities.CpuOnly, extra);
+
+    private TrainConfig Config(string outDir, int maxIters, RuntimeCapabilities capabilities, params string[] extra)
     {
         string[] args =
         [
@@ -56,7 +58,7 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
             .. extra,
         ];
         var loaded = ConfigLoader.Load(args, new ConfigLoadOptions { Environment = new Dictionary<string, string>() });
-        return loaded.Config.Resolve(RuntimeCapabilities.CpuOnly, 300);
+        return loaded.Config.Resolve(capabilities, 300);
     }
 
     /// <summary>Per-step training losses as printed in the log (full precision comes from metrics.jsonl).</summary>
@@ -141,11 +143,15 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
             Assert.True(Math.Abs(x - y) < 1e-4, $"loss {x} with checkpointing, {y} without");
     }
 
+    /// <summary>On the test device: bfloat16 autocast on a GPU that has it, float32 elsewhere.</summary>
     [Fact]
+    [Trait(TestDevice.Trait, TestDevice.Any)]
     public void Training_lowers_the_loss_and_writes_best_and_latest_checkpoints()
     {
         var dir = Path.Combine(dataset.Root, "lowers");
-        var result = Train(Config(dir, 40), dir);
+        var cfg = Config(dir, 40, TestCapabilities.Current, "--device", TestDevice.Name);
+        Assert.Equal(TestDevice.Name, cfg.Device);
+        var result = Train(cfg, dir);
         Assert.False(result.Interrupted);
         Assert.True(result.LastValLoss < result.FirstValLoss - 0.5, $"val loss {result.FirstValLoss} → {result.LastValLoss}");
         Assert.True(File.Exists(Path.Combine(dir, "checkpoints", "best", "model.safetensors")));

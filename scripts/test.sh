@@ -4,7 +4,8 @@
 #
 # The tests run twice: on this machine's libtorch (Debian 12's 1.13), and on libtorch 2.x inside a Debian sid root
 # (scripts/libtorch2.sh; needs root, made once and cached). LLMTRAIN_LIBTORCH2=0 runs the first leg only.
-# Then the GPU acceptance script runs end to end on the CPU from a fresh pack (benchmarks/gpu_acceptance.sh).
+# Then the GPU acceptance script runs end to end on the CPU from a fresh pack (benchmarks/gpu_acceptance.sh --selftest;
+# LLMTRAIN_GPU_SELFTEST=0 leaves it out): its steps count as tests.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -60,6 +61,25 @@ else
     echo "[libtorch 2.x] the shim did not build; see above"
     failed=$((failed + 1)); status=1
   fi
+fi
+
+# The GPU acceptance script, packed and run end to end on the CPU, so that it works the day it meets a GPU.
+if [ "${LLMTRAIN_GPU_SELFTEST:-1}" = "0" ]; then
+  echo "[gpu acceptance selftest] not run: LLMTRAIN_GPU_SELFTEST=0"
+else
+  echo "== gpu acceptance selftest (benchmarks/gpu_acceptance.sh --selftest)"
+  log=$(mktemp)
+  bash benchmarks/gpu_acceptance.sh --selftest > "$log" 2>&1; rc=$?
+  line=$(grep -E "^gpu acceptance \(cpu\): [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  grep -E "^(\[gpa\] error|gpu acceptance selftest)" "$log" || true
+  if [ $rc -eq 0 ] && [ -n "$line" ]; then
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+    passed=$((passed + p))
+  else
+    tail -40 "$log"
+    failed=$((failed + 1)); status=1
+  fi
+  rm -f "$log"
 fi
 
 echo "$passed passed, $failed failed"

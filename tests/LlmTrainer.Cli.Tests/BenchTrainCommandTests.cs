@@ -21,7 +21,7 @@ public sealed class BenchTrainCommandTests
         Assert.InRange(r.GetProperty("tflops").GetDouble() / (tokensPerSec * flopsPerToken / 1e12), 0.99, 1.01);
         Assert.Equal(JsonValueKind.Null, r.GetProperty("mfu").ValueKind);
         Assert.Equal(JsonValueKind.Null, r.GetProperty("gpu").ValueKind);
-        Assert.Equal(JsonValueKind.Null, r.GetProperty("peak_memory_mb").ValueKind);
+        Assert.True(r.GetProperty("peak_memory_mb").GetDouble() > 0); // the CPU allocator's count
 
         var text = CliRunner.Run("bench", "train", "--config", "tiny", "--device", "cpu", "--steps", "1", "--warmup", "0",
                                  "--batch_size", "2", "--block_size", "16", "--d_model", "32", "--n_layer", "1");

@@ -44,6 +44,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         var run = Path.Combine(root, "run");
         using var p = Start(root, Args(run, 100_000));
+        using var killOnFailure = new ProcessKiller(p); // a failed assertion must not leave a 100,000-step run behind
         var output = new System.Text.StringBuilder();
         var sawStep = new ManualResetEventSlim();
         p.OutputDataReceived += (_, e) =>
@@ -112,5 +113,21 @@ public sealed class TrainCommandTests : IDisposable
                     $"bf16 loss did not fall: {string.Join(", ", losses.Select(l => l.ToString("F3")))}");
         using var model = LlmTrainer.Checkpoints.SafetensorsFile.Open(Path.Combine(run, "checkpoints", "latest", "model.safetensors"));
         Assert.All(model.Tensors, t => Assert.Equal(LlmTrainer.Checkpoints.SafetensorsDtype.F32, t.Dtype));
+    }
+
+    /// <summary>Kills the process (and its children) when disposed, unless it has exited.</summary>
+    private sealed class ProcessKiller(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // exited in between
+            }
+        }
     }
 }

@@ -98,7 +98,7 @@ internal static class BenchCommand
                 {
                     config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, device = cfg.Device, dtype = cfg.Dtype,
                     threads = torch.get_num_threads(), ms_per_step = Math.Round(r.MillisecondsPerStep, 2),
-                    tokens_per_sec = Math.Round(r.TokensPerSecond, 1), tflops = Math.Round(r.TflopsPerSecond, 4),
+                    tokens_per_sec = Math.Round(r.TokensPerSecond, 1), tflops = r.TflopsPerSecond,
                     mfu = r.Mfu is { } mfu ? Math.Round(mfu, 4) : (double?)null, gpu = r.Gpu, peak_memory_mb = r.PeakMemoryMb,
                     resolved = JsonDocument.Parse(ConfigJson.Render(cfg)).RootElement,
                 }));

@@ -15,16 +15,38 @@ public static class Program
             // Our own handler below prints user errors without a stack trace.
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (DllNotFoundException e)
+        catch (Exception e) when (!Verbose)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Describe(e)}");
+            if (e is not (LlmTrainerException or DllNotFoundException))
+                Console.Error.WriteLine($"(set {VerboseVariable}=1 for the stack trace)");
             return 1;
         }
-        catch (LlmTrainerException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+    }
+
+    /// <summary>With LLMTRAIN_VERBOSE=1 an unexpected error ends with its stack trace instead of one line.</summary>
+    public const string VerboseVariable = "LLMTRAIN_VERBOSE";
+
+    private static bool Verbose => Environment.GetEnvironmentVariable(VerboseVariable) is "1" or "true";
+
+    /// <summary>One line for an error: the project's own say what to do; the others get what they are and a hint.</summary>
+    private static string Describe(Exception e) => e switch
+    {
+        LlmTrainerException or DllNotFoundException => e.Message,
+        Torch.TorchOutOfMemoryException => $"out of memory: {FirstLine(e.Message)}. Use a smaller batch_size or block_size " +
+                                           "(with grad_accum_steps to keep the tokens per step), activation_checkpointing, or a smaller model.",
+        Torch.TorchException => $"libtorch: {FirstLine(e.Message)}",
+        UnauthorizedAccessException => $"permission denied: {e.Message}",
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) =>
+            $"the disk is full: {e.Message}. Free space and resume (the last complete checkpoint is kept).",
+        IOException => $"I/O error: {e.Message}",
+        _ => $"unexpected {e.GetType().Name}: {FirstLine(e.Message)}",
+    };
+
+    private static string FirstLine(string message)
+    {
+        int newline = message.IndexOf('\n');
+        return (newline < 0 ? message : message[..newline]).TrimEnd('.', ' ', '\r');
     }
 
     /// <summary>Every command llmtrain knows; one file per command under Commands/.</summary>

@@ -115,6 +115,71 @@ public sealed class TrainCommandTests : IDisposable
         Assert.All(model.Tensors, t => Assert.Equal(LlmTrainer.Checkpoints.SafetensorsDtype.F32, t.Dtype));
     }
 
+    [Fact]
+    public void Out_dir_of_an_existing_run_a_foreign_directory_or_a_file_is_refused_and_left_alone()
+    {
+        var run = Path.Combine(root, "existing");
+        var (code, stdout, stderr) = CliRunner.Run(Args(run, 2));
+        Assert.True(code == 0, stdout + stderr);
+        var config = Path.Combine(run, "config.json");
+        var written = File.GetLastWriteTimeUtc(config);
+        var metrics = File.ReadAllText(Path.Combine(run, "metrics.jsonl"));
+
+        (code, _, stderr) = CliRunner.Run(Args(run, 3));
+        Assert.Equal(1, code);
+        Assert.Contains("already holds a run", stderr);
+        Assert.Contains($"llmtrain train --resume {run}", stderr);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(config));
+        Assert.Equal(metrics, File.ReadAllText(Path.Combine(run, "metrics.jsonl")));
+
+        var foreign = Path.Combine(root, "mine");
+        Directory.CreateDirectory(foreign);
+        File.WriteAllText(Path.Combine(foreign, "notes.txt"), "my notes");
+        (code, _, stderr) = CliRunner.Run(Args(foreign, 2));
+        Assert.Equal(1, code);
+        Assert.Contains("is not empty", stderr);
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(foreign).Select(Path.GetFileName));
+
+        var file = Path.Combine(root, "a-file");
+        File.WriteAllText(file, "x");
+        (code, _, stderr) = CliRunner.Run(Args(file, 2));
+        Assert.Equal(1, code);
+        Assert.Contains("is a file", stderr);
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void A_run_being_trained_is_locked_naming_the_holder_and_a_stale_lock_does_not_block()
+    {
+        var run = Path.Combine(root, "locked");
+        Assert.Equal(0, CliRunner.Run(Args(run, 2)).ExitCode);
+        using (LlmTrainer.Training.RunLock.Acquire(run))
+        {
+            var (code, _, stderr) = CliRunner.Run(["train", "--resume", run, "--max_iters", "3"]);
+            Assert.Equal(1, code);
+            Assert.Contains("is being trained by another llmtrain process", stderr);
+            Assert.Contains($"PID {Environment.ProcessId}", stderr);
+        }
+        // What a process killed with -9 leaves: the files, but no lock held on them.
+        File.WriteAllText(Path.Combine(run, LlmTrainer.Training.RunLock.PidFileName), "999999");
+        var resumed = CliRunner.Run(["train", "--resume", run, "--max_iters", "3"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        Assert.False(File.Exists(Path.Combine(run, LlmTrainer.Training.RunLock.PidFileName)));
+    }
+
+    [Fact]
+    public void A_run_that_cannot_allocate_its_model_fails_in_one_line_and_leaves_no_directory()
+    {
+        var run = Path.Combine(root, "huge");
+        // 3 million × 65,536 float32 embedding weights: 786 GB, refused by the allocator at once.
+        var (code, stdout, stderr) = CliRunner.Run([.. Args(run, 2), "--vocab_size", "3000000", "--d_model", "65536", "--n_head", "1", "--n_layer", "1"]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: out of memory", stderr);
+        Assert.Contains("smaller batch_size", stderr);
+        Assert.DoesNotContain("   at ", stderr + stdout); // no stack trace
+        Assert.False(Directory.Exists(run));
+    }
+
     /// <summary>Kills the process (and its children) when disposed, unless it has exited.</summary>
     private sealed class ProcessKiller(Process process) : IDisposable
     {

@@ -39,77 +39,92 @@ internal static class TrainCommand
     {
         using var progress = ConsoleProgress.Create(output);
         RunDirectory? run = null;
-        if (resuming)
-        {
-            run = resumeDir is { Length: > 0 } ? RunDirectory.Open(resumeDir) : RunDirectory.FindNewest()
-                ?? throw new LlmTrainerException("--resume: there is no run under runs/ to resume; start one with 'llmtrain train'.");
-            if (configName is not null)
-                throw new LlmTrainerException("--resume uses the run's own config.json; drop --config (override single keys with --key value).");
-            configName = run.ConfigPath;
-        }
-
-        var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
-        var caps = RuntimeCapabilities.Detect();
-        using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
-        var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
-        if (run is null)
-        {
-            // Absolute data paths: sample, eval and resume then work from any directory.
-            cfg = cfg with { Data = cfg.Data.WithFullPaths() };
-            run = RunDirectory.Create(cfg);
-            File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
-            File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);
-        }
-
-        var shape = ModelShape.From(cfg);
-        progress.Info($"run         {run.Path}");
-        progress.Info($"config      {loaded.Origin}");
-        progress.Info($"model       {shape.TotalParameters:N0} parameters: d_model {cfg.DModel}, {cfg.NLayer} layers, {cfg.NHead} heads " +
-                      $"({cfg.NKvHead} kv), ffn {cfg.FfnHidden}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
-        progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
-        progress.Info($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
-        progress.Info($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
-        progress.Info($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
-                      $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
-
-        using var trainer = new Trainer(cfg, run, data, progress);
-        if (resuming)
-        {
-            var latest = run.Checkpoints.Find(Checkpoints.CheckpointStore.Latest)
-                ?? throw new LlmTrainerException($"{run.Path} has no checkpoints/latest to resume from.");
-            trainer.Resume(latest);
-        }
-
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (stop.IsCancellationRequested) return; // a second Ctrl+C kills the process
-            e.Cancel = true;
-            progress.Info("stopping after this step and saving a checkpoint (Ctrl+C again to abort)...");
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-        {
-            ctx.Cancel = true;
-            stop.Cancel();
-        });
+        RunLock? runLock = null;
         try
         {
-            var result = trainer.Run(stop.Token);
-            progress.Dispose(); // ends a live display before the closing lines
-            if (result.Interrupted)
+            if (resuming)
             {
-                output.WriteLine($"saved at step {result.Step}. Resume with: llmtrain train --resume {run.Path}");
-                return InterruptedExitCode;
+                run = resumeDir is { Length: > 0 } ? RunDirectory.Open(resumeDir) : RunDirectory.FindNewest()
+                    ?? throw new LlmTrainerException("--resume: there is no run under runs/ to resume; start one with 'llmtrain train'.");
+                runLock = RunLock.Acquire(run.Path);
+                if (configName is not null)
+                    throw new LlmTrainerException("--resume uses the run's own config.json; drop --config (override single keys with --key value).");
+                configName = run.ConfigPath;
             }
-            output.WriteLine($"val loss {result.FirstValLoss:F4} → {result.LastValLoss:F4} (best {result.BestValLoss:F4}). " +
-                             $"Sample with: llmtrain sample --checkpoint {Path.Combine(run.CheckpointsPath, "best")}");
-            return 0;
+
+            var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
+            var caps = RuntimeCapabilities.Detect();
+            using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
+            var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
+            if (run is null)
+            {
+                // Absolute data paths: sample, eval and resume then work from any directory.
+                cfg = cfg with { Data = cfg.Data.WithFullPaths() };
+                run = RunDirectory.Create(cfg);
+                runLock = RunLock.Acquire(run.Path);
+                File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
+                File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);
+            }
+
+            var shape = ModelShape.From(cfg);
+            progress.Info($"run         {run.Path}");
+            progress.Info($"config      {loaded.Origin}");
+            progress.Info($"model       {shape.TotalParameters:N0} parameters: d_model {cfg.DModel}, {cfg.NLayer} layers, {cfg.NHead} heads " +
+                          $"({cfg.NKvHead} kv), ffn {cfg.FfnHidden}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
+            progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
+            progress.Info($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
+            progress.Info($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
+            progress.Info($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
+                          $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
+
+            using var trainer = new Trainer(cfg, run, data, progress);
+            if (resuming)
+            {
+                var latest = run.Checkpoints.Find(Checkpoints.CheckpointStore.Latest)
+                    ?? throw new LlmTrainerException($"{run.Path} has no checkpoints/latest to resume from.");
+                trainer.Resume(latest);
+            }
+
+            using var stop = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (stop.IsCancellationRequested) return; // a second Ctrl+C kills the process
+                e.Cancel = true;
+                progress.Info("stopping after this step and saving a checkpoint (Ctrl+C again to abort)...");
+                stop.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+            {
+                ctx.Cancel = true;
+                stop.Cancel();
+            });
+            try
+            {
+                var result = trainer.Run(stop.Token);
+                progress.Dispose(); // ends a live display before the closing lines
+                if (result.Interrupted)
+                {
+                    output.WriteLine($"saved at step {result.Step}. Resume with: llmtrain train --resume {run.Path}");
+                    return InterruptedExitCode;
+                }
+                output.WriteLine($"val loss {result.FirstValLoss:F4} → {result.LastValLoss:F4} (best {result.BestValLoss:F4}). " +
+                                 $"Sample with: llmtrain sample --checkpoint {Path.Combine(run.CheckpointsPath, "best")}");
+                return 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }
+        catch
+        {
+            run?.RemoveIfUnused(); // a run that failed before its first checkpoint leaves no directory behind
+            throw;
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
+            runLock?.Dispose();
         }
     }
 }

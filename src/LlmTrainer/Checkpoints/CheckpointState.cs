@@ -47,6 +47,46 @@ public sealed record CheckpointState
 
     public DateTimeOffset SavedAt { get; init; } = DateTimeOffset.UtcNow;
 
+    /// <summary>
+    /// SHA-256 (hex) of every other file of the checkpoint, by file name, taken when it was saved; empty in checkpoints
+    /// that predate it. <see cref="VerifyFile"/> checks a file against it before it is loaded.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FileHashes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Set to 0 to load checkpoint files without checking their hashes (for very large checkpoints).</summary>
+    public const string VerifyVariable = "LLMTRAIN_VERIFY_CHECKPOINTS";
+
+    /// <summary>The hashes of every file in <paramref name="directory"/> but state.json.</summary>
+    public static Dictionary<string, string> HashFiles(string directory) =>
+        System.IO.Directory.EnumerateFiles(directory)
+            .Where(f => Path.GetFileName(f) != FileName)
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToDictionary(f => Path.GetFileName(f), Sha256, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Throws naming the file when <paramref name="fileName"/> in <paramref name="directory"/> no longer has the hash
+    /// recorded when the checkpoint was saved (a flipped bit, a truncated copy). Files without a recorded hash pass.
+    /// </summary>
+    public void VerifyFile(string directory, string fileName)
+    {
+        if (Environment.GetEnvironmentVariable(VerifyVariable) == "0" || !FileHashes.TryGetValue(fileName, out var expected))
+            return;
+        var path = Path.Combine(directory, fileName);
+        if (!File.Exists(path))
+            throw new LlmTrainerException($"checkpoint '{directory}' is missing {fileName}; use the run's other checkpoint (checkpoints/best or checkpoints/latest).");
+        var actual = Sha256(path);
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            throw new LlmTrainerException(
+                $"'{path}' is damaged: its SHA-256 is {actual[..16]}…, but {expected[..Math.Min(16, expected.Length)]}… was recorded when the checkpoint " +
+                $"was saved. Use the run's other checkpoint (checkpoints/best or checkpoints/latest), or set {VerifyVariable}=0 to load it anyway.");
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     public void Write(string directory)
     {
         var path = Path.Combine(directory, FileName);

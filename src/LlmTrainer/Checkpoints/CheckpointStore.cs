@@ -27,7 +27,7 @@ public sealed partial class CheckpointStore
 
     /// <summary>
     /// Writes a checkpoint into <paramref name="slot"/>: <paramref name="writeFiles"/> fills the temporary
-    /// directory it is given (model and optimizer tensors), the store adds <c>state.json</c>, syncs
+    /// directory it is given (model and optimizer tensors), the store adds <c>state.json</c> (with the files' hashes), syncs
     /// everything and swaps it into place. Returns the slot's directory.
     /// </summary>
     public string Save(string slot, CheckpointState state, Action<string> writeFiles)
@@ -41,7 +41,7 @@ public sealed partial class CheckpointStore
         try
         {
             writeFiles(temp);
-            state.Write(temp);
+            (state with { FileHashes = CheckpointState.HashFiles(temp) }).Write(temp);
             FileSync.Tree(temp);
         }
         catch

@@ -98,6 +98,7 @@ public sealed class TrainedModel : IDisposable
             throw new LlmTrainerException(
                 $"{checkpointPath} was written by a model of another shape than {run.ConfigPath} describes; restore the run's config.json.");
 
+        state.VerifyFile(checkpointPath, CheckpointStore.ModelFileName);
         var target = ResolveDevice(device);
         var model = new Llama(Trainer.ToModelConfig(config) with { Dropout = 0 });
         try

@@ -34,16 +34,32 @@ public sealed class RunDirectory
     public CheckpointStore Checkpoints => new(CheckpointsPath);
 
     /// <summary>
-    /// The directory for a new run of <paramref name="config"/>: its <c>out_dir</c> when set (which may
-    /// already hold a run to resume), otherwise a new <c>&lt;runsRoot&gt;/&lt;name&gt;-&lt;local time&gt;</c>,
-    /// suffixed <c>-2</c>, <c>-3</c>... if that exists. The directory is created.
+    /// The directory for a new run of <paramref name="config"/>: its <c>out_dir</c> when set, which must be new or
+    /// empty (a run there is continued with --resume, never overwritten), otherwise a new
+    /// <c>&lt;runsRoot&gt;/&lt;name&gt;-&lt;local time&gt;</c>, suffixed <c>-2</c>, <c>-3</c>... if that exists. The directory is
+    /// created; <see cref="CreatedNew"/> says whether it did not exist before.
     /// </summary>
     public static RunDirectory Create(TrainConfig config, string runsRoot = DefaultRunsRoot, DateTimeOffset? now = null)
     {
         if (config.OutDir.Length > 0)
         {
-            Directory.CreateDirectory(config.OutDir);
-            return new RunDirectory(config.OutDir);
+            var outDir = config.OutDir;
+            if (File.Exists(outDir))
+                throw new LlmTrainerException($"out_dir '{outDir}' is a file, not a directory; give a new directory for the run.");
+            bool existed = Directory.Exists(outDir);
+            if (existed && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new LlmTrainerException(File.Exists(System.IO.Path.Combine(outDir, ConfigFileName))
+                    ? $"out_dir '{outDir}' already holds a run; continue it with 'llmtrain train --resume {outDir}', or give a new directory."
+                    : $"out_dir '{outDir}' is not empty; give a new or empty directory for the run (llmtrain does not write over other files).");
+            try
+            {
+                Directory.CreateDirectory(outDir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new LlmTrainerException($"cannot create out_dir '{outDir}': {e.Message}", e);
+            }
+            return new RunDirectory(outDir) { CreatedNew = !existed };
         }
 
         var stamp = (now ?? DateTimeOffset.Now).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -55,7 +71,27 @@ public sealed class RunDirectory
             if (Directory.Exists(path))
                 continue;
             Directory.CreateDirectory(path);
-            return new RunDirectory(path);
+            return new RunDirectory(path) { CreatedNew = true };
+        }
+    }
+
+    /// <summary>Whether <see cref="Create"/> made this directory (so a run that fails before its first checkpoint can remove it).</summary>
+    public bool CreatedNew { get; private init; }
+
+    /// <summary>
+    /// Removes a directory this process created for a run that failed before training began (no metrics, no
+    /// checkpoints), so such failures leave no stray run behind; any other directory stays.
+    /// </summary>
+    public void RemoveIfUnused()
+    {
+        if (!CreatedNew || Directory.Exists(CheckpointsPath) || File.Exists(MetricsPath)) return;
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // best effort: the error being reported matters more
         }
     }
 

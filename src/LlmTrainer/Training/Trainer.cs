@@ -93,6 +93,8 @@ public sealed class Trainer : IDisposable
             throw new LlmTrainerException(
                 $"{checkpointDirectory} was written by a model of another shape (config hash {state.ConfigHash}, this config {hash}); " +
                 "resume with the run's own config.json, or start a new run.");
+        state.VerifyFile(checkpointDirectory, CheckpointStore.ModelFileName);
+        state.VerifyFile(checkpointDirectory, CheckpointStore.OptimizerFileName);
         using (var scope = torch.NewDisposeScope())
         {
             model.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.ModelFileName)));

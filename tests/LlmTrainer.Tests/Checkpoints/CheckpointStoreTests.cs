@@ -54,6 +54,29 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void State_records_each_file_hash_and_a_flipped_byte_is_named_on_verification()
+    {
+        var path = Store.Save(CheckpointStore.Latest, State(1), dir => WriteModel(dir, 7));
+        var state = CheckpointState.Read(path);
+        var model = Path.Combine(path, CheckpointStore.ModelFileName);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model))),
+                     state.FileHashes[CheckpointStore.ModelFileName]);
+        state.VerifyFile(path, CheckpointStore.ModelFileName); // intact: no exception
+
+        var bytes = File.ReadAllBytes(model);
+        bytes[^1] ^= 0x01; // one bit of the tensor data
+        File.WriteAllBytes(model, bytes);
+        var e = Assert.Throws<LlmTrainerException>(() => state.VerifyFile(path, CheckpointStore.ModelFileName));
+        Assert.Contains(model, e.Message);
+        Assert.Contains("is damaged", e.Message);
+        Assert.Contains(CheckpointState.VerifyVariable + "=0", e.Message);
+
+        File.Delete(model);
+        var missing = Assert.Throws<LlmTrainerException>(() => state.VerifyFile(path, CheckpointStore.ModelFileName));
+        Assert.Contains("is missing model.safetensors", missing.Message);
+    }
+
+    [Fact]
     public void Slots_are_independent()
     {
         var store = Store;

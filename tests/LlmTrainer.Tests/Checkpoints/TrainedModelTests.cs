@@ -145,6 +145,31 @@ public sealed class TrainedModelTests : IDisposable
     }
 
     [Fact]
+    public void Load_refuses_a_model_file_with_one_flipped_byte_unless_verification_is_off()
+    {
+        var run = MakeRun("flip", 0, CheckpointStore.Best);
+        var best = Path.Combine(run, "checkpoints", "best");
+        var model = Path.Combine(best, CheckpointStore.ModelFileName);
+        var bytes = File.ReadAllBytes(model);
+        bytes[^3] ^= 0x40; // the last weight's exponent: loads fine, computes nonsense
+        File.WriteAllBytes(model, bytes);
+        var e = Assert.Throws<LlmTrainerException>(() => TrainedModel.Load(best, "cpu"));
+        Assert.Contains("is damaged", e.Message);
+        Assert.Contains(model, e.Message);
+
+        Environment.SetEnvironmentVariable(CheckpointState.VerifyVariable, "0");
+        try
+        {
+            using var loaded = TrainedModel.Load(best, "cpu");
+            Assert.Equal(5, loaded.State.Step);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CheckpointState.VerifyVariable, null);
+        }
+    }
+
+    [Fact]
     public void Load_refuses_a_run_whose_tokenizer_is_not_the_checkpoints()
     {
         var run = MakeRun("r", 0, CheckpointStore.Best);

@@ -39,7 +39,33 @@ public sealed class RunDirectoryTests : IDisposable
         var run = RunDirectory.Create(new TrainConfig { Name = "tiny", OutDir = outDir }, _root, Noon);
         Assert.Equal(outDir, run.Path);
         Assert.True(Directory.Exists(outDir));
-        Assert.Equal(outDir, RunDirectory.Create(new TrainConfig { OutDir = outDir }, _root, Noon).Path);
+        Assert.Equal(outDir, RunDirectory.Create(new TrainConfig { OutDir = outDir }, _root, Noon).Path); // still empty
+        Assert.True(run.CreatedNew);
+
+        File.WriteAllText(run.ConfigPath, "{}");
+        var e = Assert.Throws<LlmTrainerException>(() => RunDirectory.Create(new TrainConfig { OutDir = outDir }, _root, Noon));
+        Assert.Contains("--resume", e.Message);
+    }
+
+    [Fact]
+    public void Remove_if_unused_takes_only_a_new_directory_where_training_never_began()
+    {
+        var fresh = RunDirectory.Create(new TrainConfig { OutDir = Path.Combine(_root, "fresh") }, _root, Noon);
+        File.WriteAllText(fresh.ConfigPath, "{}");
+        fresh.RemoveIfUnused();
+        Assert.False(Directory.Exists(fresh.Path));
+
+        var began = RunDirectory.Create(new TrainConfig { OutDir = Path.Combine(_root, "began") }, _root, Noon);
+        File.WriteAllText(began.MetricsPath, "{}\n");
+        began.RemoveIfUnused();
+        Assert.True(Directory.Exists(began.Path));
+
+        var existing = Path.Combine(_root, "existing-empty");
+        Directory.CreateDirectory(existing);
+        var given = RunDirectory.Create(new TrainConfig { OutDir = existing }, _root, Noon);
+        Assert.False(given.CreatedNew);
+        given.RemoveIfUnused();
+        Assert.True(Directory.Exists(existing));
     }
 
     [Theory]

@@ -89,7 +89,7 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
 
     private TrainResult Train(TrainConfig cfg, string outDir, bool resume = false, CancellationToken stop = default, IProgressReporter? progress = null)
     {
-        var run = RunDirectory.Create(cfg);
+        var run = File.Exists(Path.Combine(outDir, RunDirectory.ConfigFileName)) ? RunDirectory.Open(outDir) : RunDirectory.Create(cfg);
         if (!File.Exists(run.ConfigPath)) File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
         using var data = TrainingData.Open(cfg.Data, (ulong)cfg.Seed, new LinesProgress());
         using var trainer = new Trainer(cfg, run, data, progress ?? new LinesProgress());

@@ -32,6 +32,7 @@ public static class Program
     /// <summary>One line for an error: the project's own say what to do; the others get what they are and a hint.</summary>
     private static string Describe(Exception e) => e switch
     {
+        TypeInitializationException { InnerException: { } inner } => Describe(inner),
         LlmTrainerException or DllNotFoundException => e.Message,
         Torch.TorchOutOfMemoryException => $"out of memory: {FirstLine(e.Message)}. Use a smaller batch_size or block_size " +
                                            "(with grad_accum_steps to keep the tokens per step), activation_checkpointing, or a smaller model.",

@@ -130,7 +130,7 @@ const bool installed = [] {
 
 bool llm::cpu_cache_installed() { return installed && caching; }
 
-LLM_API void llm_cpu_empty_cache() {
+LLM_API void llm_cpu_empty_cache() noexcept {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
     for (auto& entry : c.free_blocks)
@@ -139,15 +139,15 @@ LLM_API void llm_cpu_empty_cache() {
     c.cached_bytes = 0;
 }
 
-LLM_API int64_t llm_cpu_cached_bytes() {
+LLM_API int64_t llm_cpu_cached_bytes() noexcept {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
     return static_cast<int64_t>(c.cached_bytes);
 }
 
-LLM_API int64_t llm_cpu_memory_allocated() { return allocated_bytes.load(std::memory_order_relaxed); }
+LLM_API int64_t llm_cpu_memory_allocated() noexcept { return allocated_bytes.load(std::memory_order_relaxed); }
 
-LLM_API int64_t llm_cpu_max_memory_allocated() { return peak_bytes.load(std::memory_order_relaxed); }
+LLM_API int64_t llm_cpu_max_memory_allocated() noexcept { return peak_bytes.load(std::memory_order_relaxed); }
 
 // The peak starts again from what is allocated now.
-LLM_API void llm_cpu_reset_peak_memory_stats() { peak_bytes.store(allocated_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+LLM_API void llm_cpu_reset_peak_memory_stats() noexcept { peak_bytes.store(allocated_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed); }

@@ -5,7 +5,7 @@
 
 using llm::wrap;
 
-LLM_API int32_t llm_requires_grad(llm_tensor t) { return t->requires_grad() ? 1 : 0; }
+LLM_API int32_t llm_requires_grad(llm_tensor t) noexcept { return t->requires_grad() ? 1 : 0; }
 
 LLM_API int32_t llm_set_requires_grad(llm_tensor t, int32_t value) { LLM_TRY(t->set_requires_grad(value != 0)) }
 
@@ -19,19 +19,19 @@ LLM_API int32_t llm_set_grad(llm_tensor t, llm_tensor grad) {
     LLM_TRY(t->mutable_grad() = grad == nullptr ? at::Tensor() : *grad)
 }
 
-LLM_API int32_t llm_is_leaf(llm_tensor t) { return t->is_leaf() ? 1 : 0; }
+LLM_API int32_t llm_is_leaf(llm_tensor t) noexcept { return t->is_leaf() ? 1 : 0; }
 
-LLM_API int32_t llm_grad_enabled() { return at::GradMode::is_enabled() ? 1 : 0; }
+LLM_API int32_t llm_grad_enabled() noexcept { return at::GradMode::is_enabled() ? 1 : 0; }
 
-LLM_API void llm_set_grad_enabled(int32_t enabled) { at::GradMode::set_enabled(enabled != 0); }
+LLM_API void llm_set_grad_enabled(int32_t enabled) noexcept { at::GradMode::set_enabled(enabled != 0); }
 
 // InferenceMode is an RAII guard over thread-local state; the binding enters and leaves it in LIFO order
 // on the same thread, so the guard object lives on the heap between the two calls.
 LLM_API int32_t llm_inference_mode_enter(void** guard) { LLM_TRY(*guard = new c10::InferenceMode(true)) }
 
-LLM_API void llm_inference_mode_exit(void* guard) { delete static_cast<c10::InferenceMode*>(guard); }
+LLM_API void llm_inference_mode_exit(void* guard) noexcept { delete static_cast<c10::InferenceMode*>(guard); }
 
-LLM_API int32_t llm_is_inference_mode() { return c10::InferenceMode::is_enabled() ? 1 : 0; }
+LLM_API int32_t llm_is_inference_mode() noexcept { return c10::InferenceMode::is_enabled() ? 1 : 0; }
 
 // Autocast on CUDA or the CPU (device_type as c10::DeviceType: 0 CPU, 1 CUDA). Enter records the previous state; exit
 // restores it (nesting-safe, like torch.autocast). The per-device API appeared in 2.4; before, CPU and GPU had their own.
@@ -81,7 +81,7 @@ LLM_API int32_t llm_autocast_exit(int32_t device_type, int32_t prev_enabled, int
     })
 }
 
-LLM_API int32_t llm_autocast_is_enabled(int32_t device_type) {
+LLM_API int32_t llm_autocast_is_enabled(int32_t device_type) noexcept {
     auto d = static_cast<at::DeviceType>(device_type);
     if (d != at::kCPU && d != at::kCUDA) return 0;
     return autocast_enabled(d) ? 1 : 0;

@@ -10,13 +10,26 @@
 
 #include <cstdio>
 
-LLM_API int32_t llm_get_num_threads() { return at::get_num_threads(); }
+LLM_API int32_t llm_get_num_threads() noexcept { return at::get_num_threads(); }
 
 LLM_API int32_t llm_set_num_threads(int32_t n) { LLM_TRY(at::set_num_threads(n)) }
 
-LLM_API int32_t llm_cuda_is_available() { return torch::cuda::is_available() ? 1 : 0; }
+// A broken CUDA setup can make these throw; for the caller that means "no usable GPU".
+LLM_API int32_t llm_cuda_is_available() noexcept {
+    try {
+        return torch::cuda::is_available() ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
 
-LLM_API int32_t llm_cuda_device_count() { return static_cast<int32_t>(torch::cuda::device_count()); }
+LLM_API int32_t llm_cuda_device_count() noexcept {
+    try {
+        return static_cast<int32_t>(torch::cuda::device_count());
+    } catch (...) {
+        return 0;
+    }
+}
 
 LLM_API int32_t llm_cuda_synchronize(int32_t idx) { LLM_TRY(torch::cuda::synchronize(idx)) }
 

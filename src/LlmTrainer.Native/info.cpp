@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-LLM_API const char* llm_build_info() {
+LLM_API const char* llm_build_info() noexcept {
     static const std::string info = [] {
         std::string s = "{";
         s += "\"torch_version\":\"" + std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
@@ -55,4 +55,4 @@ LLM_API int32_t llm_bench_loop(int32_t kind, llm_tensor a, llm_tensor b, int64_t
     })
 }
 
-LLM_API int32_t llm_cpu_bf16_autocast() { return llm::cpu_bf16_autocast() ? 1 : 0; }
+LLM_API int32_t llm_cpu_bf16_autocast() noexcept { return llm::cpu_bf16_autocast() ? 1 : 0; }

@@ -374,9 +374,9 @@ bool llm::kernels_parallel() {
 #endif
 }
 
-LLM_API void llm_set_fused_kernels(int32_t enabled) { fused_enabled = enabled != 0; }
+LLM_API void llm_set_fused_kernels(int32_t enabled) noexcept { fused_enabled = enabled != 0; }
 
-LLM_API int32_t llm_fused_kernels() { return fused_enabled ? 1 : 0; }
+LLM_API int32_t llm_fused_kernels() noexcept { return fused_enabled ? 1 : 0; }
 
 // RMSNorm as in LLaMA: normalise in float32, cast back to the input dtype, then scale by the weight.
 LLM_API int32_t llm_rms_norm(llm_tensor x, llm_tensor weight, double eps, llm_tensor* out) {

@@ -15,7 +15,7 @@ c10::optional<at::Generator> gen(llm_generator g) {
 }
 }  // namespace
 
-LLM_API void llm_manual_seed(int64_t seed) { torch::manual_seed(static_cast<uint64_t>(seed)); }
+LLM_API int32_t llm_manual_seed(int64_t seed) { LLM_TRY(torch::manual_seed(static_cast<uint64_t>(seed))) }
 
 // A new CPU generator seeded with `seed`.
 LLM_API int32_t llm_generator_new(int64_t seed, llm_generator* out) {
@@ -33,7 +33,7 @@ LLM_API int32_t llm_generator_default(int32_t dev, int32_t idx, llm_generator* o
     })
 }
 
-LLM_API void llm_generator_free(llm_generator g) { delete g; }
+LLM_API void llm_generator_free(llm_generator g) noexcept { delete g; }
 
 LLM_API int32_t llm_generator_seed(llm_generator g, int64_t seed) {
     LLM_TRY({

@@ -11,11 +11,11 @@ void set_error(const std::string& message) { last_error = message; }
 
 using llm::wrap;
 
-LLM_API const char* llm_last_error() { return llm::last_error.c_str(); }
+LLM_API const char* llm_last_error() noexcept { return llm::last_error.c_str(); }
 
-LLM_API int64_t llm_live_tensors() { return llm::live_tensors.load(); }
+LLM_API int64_t llm_live_tensors() noexcept { return llm::live_tensors.load(); }
 
-LLM_API void llm_tensor_free(llm_tensor t) {
+LLM_API void llm_tensor_free(llm_tensor t) noexcept {
     if (t == nullptr) return;
     delete t;
     llm::live_tensors.fetch_sub(1, std::memory_order_relaxed);
@@ -106,29 +106,29 @@ LLM_API int32_t llm_item(llm_tensor t, double* f, int64_t* i) {
 
 // ---- metadata ---------------------------------------------------------------------------------
 
-LLM_API int32_t llm_dim(llm_tensor t) { return static_cast<int32_t>(t->dim()); }
+LLM_API int32_t llm_dim(llm_tensor t) noexcept { return static_cast<int32_t>(t->dim()); }
 
-LLM_API void llm_shape(llm_tensor t, int64_t* out) {
+LLM_API void llm_shape(llm_tensor t, int64_t* out) noexcept {
     auto s = t->sizes();
     for (size_t k = 0; k < s.size(); k++) out[k] = s[k];
 }
 
-LLM_API void llm_strides(llm_tensor t, int64_t* out) {
+LLM_API void llm_strides(llm_tensor t, int64_t* out) noexcept {
     auto s = t->strides();
     for (size_t k = 0; k < s.size(); k++) out[k] = s[k];
 }
 
-LLM_API int64_t llm_numel(llm_tensor t) { return t->numel(); }
+LLM_API int64_t llm_numel(llm_tensor t) noexcept { return t->numel(); }
 
-LLM_API int32_t llm_dtype(llm_tensor t) { return static_cast<int32_t>(t->scalar_type()); }
+LLM_API int32_t llm_dtype(llm_tensor t) noexcept { return static_cast<int32_t>(t->scalar_type()); }
 
-LLM_API void llm_device(llm_tensor t, int32_t* type, int32_t* index) {
+LLM_API void llm_device(llm_tensor t, int32_t* type, int32_t* index) noexcept {
     at::Device d = t->device();
     *type = static_cast<int32_t>(d.type());
     *index = d.has_index() ? d.index() : -1;
 }
 
-LLM_API int32_t llm_is_contiguous(llm_tensor t) { return t->is_contiguous() ? 1 : 0; }
+LLM_API int32_t llm_is_contiguous(llm_tensor t) noexcept { return t->is_contiguous() ? 1 : 0; }
 
 // Page-locked host memory exists only with CUDA present: a CPU-only libtorch (or a machine without a GPU) has no
 // pinned-memory allocator, so nothing there is pinned and pin_memory is an error.
@@ -142,8 +142,6 @@ LLM_API int32_t llm_pin_memory(llm_tensor t, llm_tensor* out) {
         *out = wrap(t->pin_memory());
     })
 }
-
-LLM_API int32_t llm_element_size(int32_t dtype) { return static_cast<int32_t>(c10::elementSize(llm::scalar_type(dtype))); }
 
 // A second owning handle to the same tensor (same storage, same autograd identity).
 LLM_API int32_t llm_tensor_alias(llm_tensor t, llm_tensor* out) { LLM_TRY(*out = wrap(*t)) }

@@ -139,7 +139,7 @@ public static unsafe partial class torch
     }
 
     /// <summary>Seeds every device's default generator.</summary>
-    public static void manual_seed(long seed) => llm_manual_seed(seed);
+    public static void manual_seed(long seed) => Check(llm_manual_seed(seed));
 
     /// <summary>The default CPU generator's state (torch.get_rng_state()).</summary>
     public static byte[] get_rng_state()

@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace LlmTrainer.Torch.Native;
 
 /// <summary>
-/// The C ABI of libllmtorch (src/LlmTrainer.Native). Functions returning int report a status
-/// (0 ok, 1 error, 2 out of memory) that <see cref="Check"/> turns into an exception.
+/// The C ABI of libllmtorch (src/LlmTrainer.Native). Every exported function either returns an int status (0 ok,
+/// 1 error, 2 out of memory; <see cref="Check"/> turns it into an exception) with its results in out-parameters, or is
+/// noexcept in the shim and returns its value directly (queries such as llm_dim, llm_numel, llm_requires_grad).
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
@@ -16,9 +17,9 @@ internal static unsafe partial class NativeMethods
         // Debian's libtorch starts with one intra-op thread; use every core unless told otherwise.
         var requested = Environment.GetEnvironmentVariable("LLMTRAIN_THREADS");
         if (int.TryParse(requested, out var n) && n > 0)
-            llm_set_num_threads(n);
+            Check(llm_set_num_threads(n));
         else if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
-            llm_set_num_threads(Environment.ProcessorCount);
+            Check(llm_set_num_threads(Environment.ProcessorCount));
     }
 
     public static void Check(int status)
@@ -52,7 +53,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_is_contiguous(Tensor t);
     [LibraryImport(Lib)] public static partial int llm_is_pinned(Tensor t, out int pinned);
     [LibraryImport(Lib)] public static partial int llm_pin_memory(Tensor t, out IntPtr result);
-    [LibraryImport(Lib)] public static partial int llm_element_size(int dtype);
     [LibraryImport(Lib)] public static partial int llm_tensor_alias(Tensor t, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_to(Tensor t, int dtype, int dev, int idx, int nonBlocking, int copy, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_set_data(Tensor t, Tensor data);
@@ -138,7 +138,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_zero_grad(IntPtr* parameters, int n, int setToNone);
 
     // rng.cpp
-    [LibraryImport(Lib)] public static partial void llm_manual_seed(long seed);
+    [LibraryImport(Lib)] public static partial int llm_manual_seed(long seed);
     [LibraryImport(Lib)] public static partial int llm_generator_new(long seed, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_generator_default(int dev, int idx, out IntPtr result);
     [LibraryImport(Lib)] public static partial void llm_generator_free(IntPtr g);

@@ -301,6 +301,25 @@ LLM_API int32_t llm_scatter(llm_tensor a, int64_t dim, llm_tensor index, llm_ten
     })
 }
 
+// index_add: a with alpha · src[i] added at a[index[i]] along dim (into a itself when inplace). Repeated indices
+// accumulate: the scatter-add that brings a mixture of experts' outputs back to their tokens.
+LLM_API int32_t llm_index_add(llm_tensor a, int64_t dim, llm_tensor index, llm_tensor src, double alpha, int32_t inplace,
+                              llm_tensor* out) {
+    LLM_TRY({
+        if (inplace) {
+            a->index_add_(dim, *index, *src, alpha);
+            *out = nullptr;
+        } else {
+            *out = wrap(a->index_add(dim, *index, *src, alpha));
+        }
+    })
+}
+
+// Occurrences of each value 0..max(a, minlength - 1) in a 1-d int64 tensor, optionally weighted.
+LLM_API int32_t llm_bincount(llm_tensor a, llm_tensor weights, int64_t minlength, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::bincount(*a, llm::optional_tensor(weights), minlength)))
+}
+
 // index_copy_/index_put along the first dimension, used by KV caches: a[dim, index] = src.
 LLM_API int32_t llm_index_copy_(llm_tensor a, int64_t dim, llm_tensor index, llm_tensor src) { LLM_TRY(a->index_copy_(dim, *index, *src)) }
 

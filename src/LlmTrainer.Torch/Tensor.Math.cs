@@ -252,6 +252,13 @@ public partial class Tensor
         return (New(v), New(i));
     }
 
+    /// <summary>Counts of each value in a 1-d int64 tensor (at least <paramref name="minlength"/> bins), optionally weighted.</summary>
+    public Tensor bincount(Tensor? weights = null, long minlength = 0)
+    {
+        Check(llm_bincount(this, weights, minlength, out var r));
+        return New(r);
+    }
+
     public Tensor cumsum(long dim) { Check(llm_cumsum(this, dim, out var r)); return New(r); }
 
     public Tensor softmax(long dim, ScalarType? dtype = null)

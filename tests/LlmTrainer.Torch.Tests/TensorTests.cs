@@ -27,6 +27,16 @@ public sealed class TensorTests
     }
 
     [Fact]
+    public void Bincount_counts_each_value_with_at_least_minlength_bins()
+    {
+        using var scope = torch.NewDisposeScope();
+        var values = torch.tensor(new long[] { 3, 1, 3 });
+        Assert.Equal(new long[] { 0, 1, 0, 2, 0 }, values.bincount(minlength: 5).ToArray<long>());
+        Assert.Equal(new long[] { 0, 1, 0, 2 }, values.bincount().ToArray<long>());
+        Assert.Equal(new long[] { 0, 0 }, torch.zeros([0], ScalarType.Int64).bincount(minlength: 2).ToArray<long>());
+    }
+
+    [Fact]
     public void Pinned_memory_needs_cuda_and_keeps_the_values()
     {
         using var scope = torch.NewDisposeScope();

@@ -80,7 +80,7 @@ at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
     }
 }
 
-enum BinaryScalar : int32_t { S_ADD, S_SUB, S_MUL, S_DIV, S_POW, S_RSUB, S_EQ, S_NE, S_LT, S_LE, S_GT, S_GE, S_RDIV, S_RPOW, S_REMAINDER };
+enum BinaryScalar : int32_t { S_ADD, S_SUB, S_MUL, S_DIV, S_POW, S_RSUB, S_EQ, S_NE, S_LT, S_LE, S_GT, S_GE, S_RDIV, S_RPOW, S_REMAINDER, S_FLOOR_DIVIDE };
 
 at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const at::Scalar& s) {
     switch (op) {
@@ -99,6 +99,7 @@ at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const at::Scalar& s) {
         case S_RDIV: return a.reciprocal().mul(s);
         case S_RPOW: return at::pow(s, a);
         case S_REMAINDER: return a.remainder(s);
+        case S_FLOOR_DIVIDE: return a.div(s, "floor");
         default: throw std::invalid_argument("unknown scalar op " + std::to_string(op));
     }
 }

@@ -62,6 +62,7 @@ public partial class Tensor
     public Tensor rpow(Scalar s) => BinaryScalar(ScalarOp.RPow, s);
     public Tensor remainder(Scalar s) => BinaryScalar(ScalarOp.Remainder, s);
     public Tensor floor_divide(Tensor other) => Binary(BinaryOp.FloorDivide, other);
+    public Tensor floor_divide(Scalar s) => BinaryScalar(ScalarOp.FloorDivide, s);
     public Tensor maximum(Tensor other) => Binary(BinaryOp.Maximum, other);
     public Tensor minimum(Tensor other) => Binary(BinaryOp.Minimum, other);
     public Tensor matmul(Tensor other) => Binary(BinaryOp.Matmul, other);

@@ -120,6 +120,7 @@ internal static unsafe partial class NativeMethods
 
     // autograd.cpp
     [LibraryImport(Lib)] public static partial int llm_requires_grad(Tensor t);
+    [LibraryImport(Lib)] public static partial int llm_autograd_backward(IntPtr* tensors, IntPtr* grads, int n);
     [LibraryImport(Lib)] public static partial int llm_set_requires_grad(Tensor t, int value);
     [LibraryImport(Lib)] public static partial int llm_backward(Tensor t, Tensor? grad, int retainGraph);
     [LibraryImport(Lib)] public static partial int llm_grad(Tensor t, out IntPtr result);

@@ -7,10 +7,11 @@ using LlmTrainer.Training;
 namespace LlmTrainer.Benchmarks;
 
 /// <summary>Throughput of full training steps (forward, backward, clip, AdamW) on random tokens.</summary>
-public sealed record TrainStepTiming(string Config, long Parameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb);
+/// <param name="ActiveParameters">Parameters one token passes through (fewer than <paramref name="Parameters"/> with MoE).</param>
+public sealed record TrainStepTiming(string Config, long Parameters, long ActiveParameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb);
 
 /// <summary>
-/// Times the training step the trainer runs, without data loading, on random tokens: what
+/// Times the training step the trainer runs (with a mixture of experts' router losses), without data loading, on random tokens: what
 /// benchmarks/train_step.py measures for the same model in PyTorch eager. With activation_checkpointing the step
 /// recomputes the layers in the backward, as the trainer does. Peak memory is the GPU's, or on the CPU the bytes CPU
 /// tensors held at once.
@@ -38,15 +39,7 @@ public static class TrainStepBenchmark
             {
                 var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
-                if (cfg.ActivationCheckpointing)
-                    model.forward_backward(x, y, lossScale: 1.0 / cfg.GradAccumSteps, autocast);
-                else
-                {
-                    Tensor loss;
-                    using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
-                        loss = model.loss(x, y);
-                    (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
-                }
+                TrainingStep.ForwardBackward(model, x, y, cfg.GradAccumSteps, autocast, cfg.ActivationCheckpointing, cfg.MoeAuxLossCoef, cfg.MoeZLossCoef);
             }
             nn.utils.clip_grad_norm_(model.parameters(), cfg.GradClip);
             opt.step();
@@ -66,6 +59,6 @@ public static class TrainStepBenchmark
         if (device.IsCuda) torch.cuda.synchronize();
         double ms = sw.Elapsed.TotalMilliseconds / steps;
         double peak = (device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) : torch.cpu.max_memory_allocated()) / 1048576.0;
-        return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, cfg.TokensPerStep / (ms / 1000), peak);
+        return new TrainStepTiming(cfg.Name, model.num_parameters(), ModelShape.From(cfg).ActiveParameters, steps, ms, cfg.TokensPerStep / (ms / 1000), peak);
     }
 }

@@ -66,7 +66,7 @@ internal sealed class SparseMoe : nn.Module
             offset += perExpert[e];
         }
         var combined = torch.cat(outputs, 0);
-        var y = torch.zeros([n, d], combined.dtype, x.device).index_add(0, kept is null ? tokens : torch.cat(kept, 0), combined);
+        var y = torch.zeros([n, d], combined.dtype, x.device).index_add_(0, kept is null ? tokens : torch.cat(kept, 0), combined);
         counts.Add(layer, perExpert, dropped);
 
         if (router is not null)

@@ -142,6 +142,37 @@ public sealed class SparseMoeTests
     }
 
     [Fact]
+    public void Under_bfloat16_autocast_a_moe_model_is_close_to_float32_and_checkpointing_gives_its_gradients()
+    {
+        if (!torch.cpu.supports_bfloat16_autocast()) return; // bfloat16 on the CPU needs libtorch 2.x
+        var m = Fixture().GetProperty("model");
+        using var model = FixtureModel(m);
+        using var scope = torch.NewDisposeScope();
+        var idx = Ids(m.GetProperty("idx"));
+        var targets = Ids(m.GetProperty("targets"));
+
+        var router = new RouterLosses(0.02, 0.005);
+        Tensor loss;
+        using (torch.autocast(DeviceType.CPU, ScalarType.BFloat16))
+            loss = model.loss(idx, targets, router);
+        (loss + router.Weighted()).backward();
+        var plain = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.ToArray<float>());
+        model.zero_grad();
+        var recomputedRouter = new RouterLosses(0.02, 0.005);
+        var recomputed = model.forward_backward(idx, targets, autocast: ScalarType.BFloat16, router: recomputedRouter);
+
+        Assert.InRange(loss.item<float>(), m.GetProperty("loss").GetDouble() - 0.05, m.GetProperty("loss").GetDouble() + 0.05);
+        Assert.InRange(router.AuxLoss!.item<float>(), m.GetProperty("aux_loss").GetDouble() - 0.05, m.GetProperty("aux_loss").GetDouble() + 0.05);
+        Assert.Equal(loss.item<float>(), recomputed.item<float>());
+        Assert.Equal(router.AuxLoss!.item<float>(), recomputedRouter.AuxLoss!.item<float>());
+        foreach (var (name, p) in model.named_parameters())
+        {
+            double diff = plain[name].Zip(p.grad!.ToArray<float>(), (a, b) => Math.Abs((double)a - b)).Max();
+            Assert.True(diff <= 1e-5, $"{name}: gradients with checkpointing differ by {diff}");
+        }
+    }
+
+    [Fact]
     public void Names_follow_mixtral_and_the_count_matches_the_shape()
     {
         var c = new LlamaConfig(50, 16, 2, 4, 2, 24, 8, NExperts: 4, ExpertsPerToken: 2);

@@ -8,7 +8,9 @@ namespace LlmTrainer.Model;
 /// bias-free router ("gate", d_model → n_experts), a softmax over the experts in float32, the top experts_per_token of
 /// them per token with their weights renormalised to sum to 1, and each expert a SwiGLU w2(silu(w1(x)) · w3(x)).
 /// Tokens are dispatched, not computed densely: the (token, expert) assignments are sorted by expert, each expert runs
-/// on its own tokens only, and the weighted outputs are scatter-added back to their tokens.
+/// on its own tokens only, and the weighted outputs are scatter-added back to their tokens. Splitting the tokens by
+/// expert needs each expert's token count on the host: one read of n_experts integers per layer in the forward (on a
+/// GPU it waits for the router, as Hugging Face's Mixtral does); nothing else in a step waits for the device.
 /// </summary>
 internal sealed class SparseMoe : nn.Module
 {

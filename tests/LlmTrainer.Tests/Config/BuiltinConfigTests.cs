@@ -69,6 +69,8 @@ public sealed class BuiltinConfigTests
         Assert.Equal(dense with { NExperts = 4, ExpertsPerToken = 2 }, moe);
         Assert.Equal(dense.TotalParameters + 18L * (1536 * 4 + 3 * dense.ExpertParameters), moe.TotalParameters);
         Assert.Equal(dense.TotalParameters + 18L * (1536 * 4 + dense.ExpertParameters), moe.ActiveParameters);
+        // Half the micro-batch (the experts' activations are twice the MLP's), the same tokens per step.
+        Assert.Equal(Load("500m").TokensPerStep, Load("4x500m").TokensPerStep);
     }
 
     [Theory]

@@ -13,6 +13,18 @@ LLM_API int32_t llm_backward(llm_tensor t, llm_tensor grad, int32_t retain_graph
     LLM_TRY(t->backward(grad == nullptr ? at::Tensor() : *grad, retain_graph != 0 ? c10::optional<bool>(true) : c10::nullopt))
 }
 
+// torch.autograd.backward: one backward pass from several roots, each with its gradient (null: ones, for a scalar root).
+LLM_API int32_t llm_autograd_backward(const llm_tensor* tensors, const llm_tensor* grads, int32_t n) {
+    LLM_TRY({
+        std::vector<at::Tensor> roots, root_grads;
+        for (int32_t k = 0; k < n; k++) {
+            roots.push_back(*tensors[k]);
+            root_grads.push_back(grads[k] == nullptr ? at::Tensor() : *grads[k]);
+        }
+        torch::autograd::backward(roots, root_grads);
+    })
+}
+
 LLM_API int32_t llm_grad(llm_tensor t, llm_tensor* out) { LLM_TRY(*out = wrap(t->grad())) }
 
 LLM_API int32_t llm_set_grad(llm_tensor t, llm_tensor grad) {

@@ -80,7 +80,7 @@ at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
     }
 }
 
-enum BinaryScalar : int32_t { S_ADD, S_SUB, S_MUL, S_DIV, S_POW, S_RSUB, S_EQ, S_NE, S_LT, S_LE, S_GT, S_GE, S_RDIV, S_RPOW, S_REMAINDER };
+enum BinaryScalar : int32_t { S_ADD, S_SUB, S_MUL, S_DIV, S_POW, S_RSUB, S_EQ, S_NE, S_LT, S_LE, S_GT, S_GE, S_RDIV, S_RPOW, S_REMAINDER, S_FLOOR_DIVIDE };
 
 at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const at::Scalar& s) {
     switch (op) {
@@ -99,6 +99,7 @@ at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const at::Scalar& s) {
         case S_RDIV: return a.reciprocal().mul(s);
         case S_RPOW: return at::pow(s, a);
         case S_REMAINDER: return a.remainder(s);
+        case S_FLOOR_DIVIDE: return a.div(s, "floor");
         default: throw std::invalid_argument("unknown scalar op " + std::to_string(op));
     }
 }
@@ -299,6 +300,25 @@ LLM_API int32_t llm_scatter(llm_tensor a, int64_t dim, llm_tensor index, llm_ten
             *out = wrap(a->scatter(dim, *index, *src));
         }
     })
+}
+
+// index_add: a with alpha · src[i] added at a[index[i]] along dim (into a itself when inplace). Repeated indices
+// accumulate: the scatter-add that brings a mixture of experts' outputs back to their tokens.
+LLM_API int32_t llm_index_add(llm_tensor a, int64_t dim, llm_tensor index, llm_tensor src, double alpha, int32_t inplace,
+                              llm_tensor* out) {
+    LLM_TRY({
+        if (inplace) {
+            a->index_add_(dim, *index, *src, alpha);
+            *out = nullptr;
+        } else {
+            *out = wrap(a->index_add(dim, *index, *src, alpha));
+        }
+    })
+}
+
+// Occurrences of each value 0..max(a, minlength - 1) in a 1-d int64 tensor, optionally weighted.
+LLM_API int32_t llm_bincount(llm_tensor a, llm_tensor weights, int64_t minlength, llm_tensor* out) {
+    LLM_TRY(*out = wrap(at::bincount(*a, llm::optional_tensor(weights), minlength)))
 }
 
 // index_copy_/index_put along the first dimension, used by KV caches: a[dim, index] = src.

@@ -62,6 +62,7 @@ public partial class Tensor
     public Tensor rpow(Scalar s) => BinaryScalar(ScalarOp.RPow, s);
     public Tensor remainder(Scalar s) => BinaryScalar(ScalarOp.Remainder, s);
     public Tensor floor_divide(Tensor other) => Binary(BinaryOp.FloorDivide, other);
+    public Tensor floor_divide(Scalar s) => BinaryScalar(ScalarOp.FloorDivide, s);
     public Tensor maximum(Tensor other) => Binary(BinaryOp.Maximum, other);
     public Tensor minimum(Tensor other) => Binary(BinaryOp.Minimum, other);
     public Tensor matmul(Tensor other) => Binary(BinaryOp.Matmul, other);
@@ -250,6 +251,13 @@ public partial class Tensor
     {
         Check(llm_sort(this, dim, descending ? 1 : 0, stable ? 1 : 0, out var v, out var i));
         return (New(v), New(i));
+    }
+
+    /// <summary>Counts of each value in a 1-d int64 tensor (at least <paramref name="minlength"/> bins), optionally weighted.</summary>
+    public Tensor bincount(Tensor? weights = null, long minlength = 0)
+    {
+        Check(llm_bincount(this, weights, minlength, out var r));
+        return New(r);
     }
 
     public Tensor cumsum(long dim) { Check(llm_cumsum(this, dim, out var r)); return New(r); }

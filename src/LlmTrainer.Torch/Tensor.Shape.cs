@@ -59,6 +59,19 @@ public partial class Tensor
 
     public Tensor scatter_(long dim, Tensor index, Tensor src) { Check(llm_scatter(this, dim, index, src, 1, out _)); return this; }
 
+    /// <summary>This tensor with alpha · src[i] added at index[i] along <paramref name="dim"/>; repeated indices accumulate.</summary>
+    public Tensor index_add(long dim, Tensor index, Tensor source, double alpha = 1)
+    {
+        Check(llm_index_add(this, dim, index, source, alpha, 0, out var r));
+        return New(r);
+    }
+
+    public Tensor index_add_(long dim, Tensor index, Tensor source, double alpha = 1)
+    {
+        Check(llm_index_add(this, dim, index, source, alpha, 1, out _));
+        return this;
+    }
+
     public Tensor index_copy_(long dim, Tensor index, Tensor src) { Check(llm_index_copy_(this, dim, index, src)); return this; }
 
     public Tensor unsqueeze(long dim) { Check(llm_unsqueeze(this, dim, out var r)); return New(r); }

@@ -315,3 +315,26 @@ public static partial class torch
         return Tensor.New(r);
     }
 }
+
+public static partial class torch
+{
+    public static class autograd
+    {
+        /// <summary>
+        /// One backward pass from several roots at once (torch.autograd.backward): gradients flowing into a shared part
+        /// of the graph are summed before it is traversed. A null gradient stands for ones and needs a scalar root.
+        /// </summary>
+        public static unsafe void backward(IReadOnlyList<Tensor> tensors, IReadOnlyList<Tensor?> grad_tensors)
+        {
+            if (tensors.Count != grad_tensors.Count)
+                throw new ArgumentException($"{tensors.Count} tensors but {grad_tensors.Count} gradients", nameof(grad_tensors));
+            var roots = Tensor.Handles(tensors);
+            var grads = grad_tensors.Select(g => g?.NativeHandle ?? IntPtr.Zero).ToArray();
+            fixed (IntPtr* r = roots)
+            fixed (IntPtr* g = grads)
+                Check(llm_autograd_backward(r, g, roots.Length));
+            GC.KeepAlive(tensors);
+            GC.KeepAlive(grad_tensors);
+        }
+    }
+}

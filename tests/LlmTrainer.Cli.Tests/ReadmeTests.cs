@@ -79,6 +79,11 @@ public sealed partial class ReadmeTests
             var shape = ModelShape.From(config, config.VocabSize == 0 ? 2048 : null);
             var stated = long.Parse(row.Groups["params"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
             Assert.True(stated == shape.TotalParameters, $"README says {name} has {stated:N0} parameters; the config has {shape.TotalParameters:N0}");
+            // A mixture of experts also states the parameters one token passes through.
+            if (shape.IsMoe)
+                Assert.Contains($"({shape.ActiveParameters.ToString("N0", CultureInfo.InvariantCulture)} active", row.Value);
+            else
+                Assert.DoesNotContain(" active", row.Value);
             Assert.Contains($"{config.DModel} / {config.NLayer} / {config.NHead} ({config.EffectiveKvHeads})", row.Value);
             Assert.Contains($"| {config.BlockSize} |", row.Value);
         }

@@ -69,6 +69,8 @@ public sealed class OpsTests
         ["sdpa_causal"] = (x, _) => F.scaled_dot_product_attention(x["q"], x["k"], x["v"], is_causal: true),
         ["sdpa_gqa"] = (x, _) => F.scaled_dot_product_attention(x["q"], x["k"], x["v"], is_causal: true),
         ["sdpa_full"] = (x, _) => F.scaled_dot_product_attention(x["q"], x["k"], x["v"]),
+        ["index_add"] = (x, i) => x["a"].index_add(0, i["idx"], x["src"], alpha: 0.5),
+        ["bincount"] = (x, i) => i["idx"].bincount(x["w"], minlength: 6),
         ["topk_values"] = (x, _) => x["a"].topk(3, -1).values,
         ["sort_values"] = (x, _) => x["a"].sort(-1, descending: true).values,
     };

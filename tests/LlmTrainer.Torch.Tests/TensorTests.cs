@@ -27,6 +27,37 @@ public sealed class TensorTests
     }
 
     [Fact]
+    public void Bincount_counts_each_value_with_at_least_minlength_bins()
+    {
+        using var scope = torch.NewDisposeScope();
+        var values = torch.tensor(new long[] { 3, 1, 3 });
+        Assert.Equal(new long[] { 0, 1, 0, 2, 0 }, values.bincount(minlength: 5).ToArray<long>());
+        Assert.Equal(new long[] { 0, 1, 0, 2 }, values.bincount().ToArray<long>());
+        Assert.Equal(new long[] { 0, 0 }, torch.zeros([0], ScalarType.Int64).bincount(minlength: 2).ToArray<long>());
+    }
+
+    [Fact]
+    public void Floor_division_by_an_integer_stays_integral_and_rounds_down()
+    {
+        using var scope = torch.NewDisposeScope();
+        var q = torch.tensor(new long[] { 7, -3, 4 }).floor_divide(2);
+        Assert.Equal(ScalarType.Int64, q.dtype);
+        Assert.Equal(new long[] { 3, -2, 2 }, q.ToArray<long>());
+    }
+
+    [Fact]
+    public void Autograd_backward_from_two_roots_sums_their_gradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new float[] { 1, 2, 3 }).requires_grad_();
+        var y = x * x;                 // a vector root with its gradient
+        var s = (x * 4).sum();         // a scalar root: its gradient is one
+        torch.autograd.backward([y, s], [torch.tensor(new float[] { 1, 0, 2 }), null]);
+        Assert.Equal(new float[] { 2 * 1 + 4, 0 + 4, 2 * 3 * 2 + 4 }, x.grad!.ToArray<float>());
+        Assert.Throws<ArgumentException>(() => torch.autograd.backward([y], []));
+    }
+
+    [Fact]
     public void Pinned_memory_needs_cuda_and_keeps_the_values()
     {
         using var scope = torch.NewDisposeScope();

@@ -62,13 +62,14 @@ internal static class BenchCommand
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, block_size = cfg.BlockSize, device = cfg.Device,
+                    config = r.Config, parameters = r.Parameters, active_parameters = r.ActiveParameters, vocab_size = cfg.VocabSize,
+                    block_size = cfg.BlockSize, device = cfg.Device,
                     dtype = cfg.Dtype, threads = torch.get_num_threads(), batch = r.Batch, prompt_tokens = r.PromptTokens, new_tokens = r.NewTokens,
                     cached_tokens_per_sec = Math.Round(r.CachedTokensPerSecond, 1), uncached_tokens_per_sec = Math.Round(r.UncachedTokensPerSecond, 1),
                     speedup = Math.Round(r.Speedup, 2), window_slides = r.WindowSlides,
                 }));
             else
-                Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads), " +
+                Console.WriteLine($"{r.Config}: {ParameterText.Format(r.Parameters, r.ActiveParameters)} on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads), " +
                                   $"batch {r.Batch}, {r.NewTokens} new tokens, context {cfg.BlockSize}: " +
                                   $"KV cache {r.CachedTokensPerSecond:N0} tokens/s, without {r.UncachedTokensPerSecond:N0} tokens/s, {r.Speedup:F1}x" +
                                   (r.WindowSlides > 0 ? $" (the cached run slid its window {r.WindowSlides} times)" : ""));
@@ -96,14 +97,15 @@ internal static class BenchCommand
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    config = r.Config, parameters = r.Parameters, vocab_size = cfg.VocabSize, device = cfg.Device, dtype = cfg.Dtype,
+                    config = r.Config, parameters = r.Parameters, active_parameters = r.ActiveParameters, vocab_size = cfg.VocabSize,
+                    device = cfg.Device, dtype = cfg.Dtype,
                     threads = torch.get_num_threads(), ms_per_step = Math.Round(r.MillisecondsPerStep, 2),
                     tokens_per_sec = Math.Round(r.TokensPerSecond, 1), tflops = r.TflopsPerSecond,
                     mfu = r.Mfu is { } mfu ? Math.Round(mfu, 4) : (double?)null, gpu = r.Gpu, peak_memory_mb = r.PeakMemoryMb,
                     resolved = JsonDocument.Parse(ConfigJson.Render(cfg)).RootElement,
                 }));
             else
-                Console.WriteLine($"{r.Config}: {r.Parameters:N0} parameters on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads): " +
+                Console.WriteLine($"{r.Config}: {ParameterText.Format(r.Parameters, r.ActiveParameters)} on {cfg.Device} ({cfg.Dtype}, {torch.get_num_threads()} threads): " +
                                   $"{r.MillisecondsPerStep:F1} ms/step, {r.TokensPerSecond:N0} tokens/s, {r.TflopsPerSecond:F3} TFLOP/s" +
                                   (r.Mfu is { } mfu ? $", MFU {mfu * 100:F1}% of {r.Gpu}" : "") +
                                   (r.PeakMemoryMb is { } m ? $", peak memory {m:N0} MiB" : ""));

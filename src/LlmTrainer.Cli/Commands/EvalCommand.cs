@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmTrainer.Checkpoints;
+using LlmTrainer.Config;
 using LlmTrainer.Evaluation;
 using LlmTrainer.Torch;
 
@@ -78,7 +79,7 @@ internal static class EvalCommand
         var (path, description) = TrainedModel.Locate(r.Checkpoint);
         stderr.WriteLine(description);
         using var trained = TrainedModel.Load(path, r.Device);
-        stderr.WriteLine($"model: {trained.Model.num_parameters():N0} parameters, step {trained.State.Step}, on {trained.Device}" +
+        stderr.WriteLine($"model: {ParameterText.Format(trained.Model.num_parameters(), ModelShape.From(trained.Config).ActiveParameters)}, step {trained.State.Step}, on {trained.Device}" +
                          (trained.AutocastDtype is { } dt ? $" ({dt.Name()} autocast)" : ""));
         EvalResult result;
         // The progress display (a bar on a terminal) ends before the results are printed.
@@ -122,6 +123,8 @@ internal static class EvalCommand
             elapsed_s = Math.Round(e.Elapsed.TotalSeconds, 3),
             tokens_per_s = Math.Round(e.TokensPerSecond, 1),
             compressors = new { model = Compressor(e.Model), gzip = Compressor(e.Gzip), brotli = Compressor(e.Brotli) },
+            expert_load = e.ExpertLoad?.Shares.Select(layer => layer.Select(share => Math.Round(share, 6))),
+            expert_balance = e.ExpertLoad?.Balance,
         };
     }
 
@@ -138,6 +141,9 @@ internal static class EvalCommand
             ["perplexity", e.Perplexity.ToString("F3", c), ""],
             ["bits/byte", e.BitsPerByte.ToString("F4", c), $"{e.Bytes:N0} bytes, {e.BytesPerToken:F2} bytes/token"],
             ["throughput", e.TokensPerSecond.ToString("N0", c), $"tokens/s ({e.Elapsed.TotalSeconds:F1} s on {trained.Device})"],
+            .. e.ExpertLoad?.Balance is { } balance
+                ? [["expert load", balance.ToString("F2", c), $"busiest expert ÷ mean, worst of {e.ExpertLoad.Routed.Length} layers (1 is even)"]]
+                : Array.Empty<string[]>(),
         ]);
         o.WriteLine();
         Table(o, ["compressor", "bytes", "bits/byte", "of original"],

@@ -66,18 +66,19 @@ internal static class TrainCommand
                 File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);
             }
 
-            var shape = ModelShape.From(cfg);
             progress.Info($"run         {run.Path}");
             progress.Info($"config      {loaded.Origin}");
-            progress.Info($"model       {shape.TotalParameters:N0} parameters: d_model {cfg.DModel}, {cfg.NLayer} layers, {cfg.NHead} heads " +
-                          $"({cfg.NKvHead} kv), ffn {cfg.FfnHidden}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
+            using var trainer = new Trainer(cfg, run, data, progress);
+            // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
+            var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";
+            progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), ModelShape.From(cfg).ActiveParameters)}: d_model {cfg.DModel}, " +
+                          $"{cfg.NLayer} layers, {cfg.NHead} heads ({cfg.NKvHead} kv), ffn {cfg.FfnHidden}{experts}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
             progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
             progress.Info($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
             progress.Info($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
             progress.Info($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
                           $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
 
-            using var trainer = new Trainer(cfg, run, data, progress);
             if (resuming)
             {
                 var latest = run.Checkpoints.Find(Checkpoints.CheckpointStore.Latest)

@@ -87,6 +87,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] public static partial int llm_index_select(Tensor a, long dim, Tensor index, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_gather(Tensor a, long dim, Tensor index, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_scatter(Tensor a, long dim, Tensor index, Tensor src, int inplace, out IntPtr result);
+    [LibraryImport(Lib)] public static partial int llm_index_add(Tensor a, long dim, Tensor index, Tensor src, double alpha, int inplace, out IntPtr result);
+    [LibraryImport(Lib)] public static partial int llm_bincount(Tensor a, Tensor? weights, long minlength, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_index_copy_(Tensor a, long dim, Tensor index, Tensor src);
     [LibraryImport(Lib)] public static partial int llm_cat(IntPtr* tensors, int n, long dim, int stack, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_split(Tensor a, long size, long dim, int chunks, IntPtr* outs, int cap, out int n);
@@ -118,6 +120,7 @@ internal static unsafe partial class NativeMethods
 
     // autograd.cpp
     [LibraryImport(Lib)] public static partial int llm_requires_grad(Tensor t);
+    [LibraryImport(Lib)] public static partial int llm_autograd_backward(IntPtr* tensors, IntPtr* grads, int n);
     [LibraryImport(Lib)] public static partial int llm_set_requires_grad(Tensor t, int value);
     [LibraryImport(Lib)] public static partial int llm_backward(Tensor t, Tensor? grad, int retainGraph);
     [LibraryImport(Lib)] public static partial int llm_grad(Tensor t, out IntPtr result);

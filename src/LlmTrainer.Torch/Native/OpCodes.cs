@@ -16,7 +16,7 @@ internal enum BinaryOp
     Mm, Outer,
 }
 
-internal enum ScalarOp { Add, Sub, Mul, Div, Pow, RSub, Eq, Ne, Lt, Le, Gt, Ge, RDiv, RPow, Remainder }
+internal enum ScalarOp { Add, Sub, Mul, Div, Pow, RSub, Eq, Ne, Lt, Le, Gt, Ge, RDiv, RPow, Remainder, FloorDivide }
 
 internal enum BinaryInplaceOp { Add, Sub, Mul, Div, Copy, Lerp }
 

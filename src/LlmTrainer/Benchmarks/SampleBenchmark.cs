@@ -8,7 +8,8 @@ using LlmTrainer.Training;
 namespace LlmTrainer.Benchmarks;
 
 /// <summary>Decoding throughput of one configuration with and without the KV cache.</summary>
-public sealed record SampleTiming(string Config, long Parameters, int Batch, int PromptTokens, int NewTokens,
+/// <param name="ActiveParameters">Parameters one token passes through (fewer than <paramref name="Parameters"/> with MoE).</param>
+public sealed record SampleTiming(string Config, long Parameters, long ActiveParameters, int Batch, int PromptTokens, int NewTokens,
                                   double CachedTokensPerSecond, double UncachedTokensPerSecond, int WindowSlides)
 {
     /// <summary>How many times faster decoding is with the cache.</summary>
@@ -55,7 +56,7 @@ public static class SampleBenchmark
             cached = Math.Max(cached, TokensPerSecond(withCache, out windowSlides));
             uncached = Math.Max(uncached, TokensPerSecond(without, out _));
         }
-        return new SampleTiming(cfg.Name, model.num_parameters(), batch, prompt.Length, newTokens, cached, uncached, windowSlides);
+        return new SampleTiming(cfg.Name, model.num_parameters(), ModelShape.From(cfg).ActiveParameters, batch, prompt.Length, newTokens, cached, uncached, windowSlides);
     }
 
     /// <summary>Greedy decoding of exactly <paramref name="tokens"/> new tokens per row; returns the window slides.</summary>

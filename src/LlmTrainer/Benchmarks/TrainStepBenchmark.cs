@@ -7,14 +7,15 @@ using LlmTrainer.Training;
 namespace LlmTrainer.Benchmarks;
 
 /// <summary>Throughput of full training steps (forward, backward, clip, AdamW) on random tokens.</summary>
+/// <param name="ActiveParameters">Parameters one token passes through (fewer than <paramref name="Parameters"/> with MoE).</param>
 /// <param name="TflopsPerSecond">Model FLOP/s in TFLOP/s, by the trainer's estimate (<see cref="ModelShape.TrainingFlopsPerToken"/>).</param>
 /// <param name="Mfu">Model FLOPs utilisation (0–1) on a GPU whose bf16 peak is known (<see cref="PeakFlops"/>); null otherwise.</param>
 /// <param name="Gpu">The CUDA device's name; null on the CPU.</param>
-public sealed record TrainStepTiming(string Config, long Parameters, int Steps, double MillisecondsPerStep, double TokensPerSecond, double? PeakMemoryMb,
-                                     double TflopsPerSecond = 0, double? Mfu = null, string? Gpu = null);
+public sealed record TrainStepTiming(string Config, long Parameters, long ActiveParameters, int Steps, double MillisecondsPerStep, double TokensPerSecond,
+                                     double? PeakMemoryMb, double TflopsPerSecond = 0, double? Mfu = null, string? Gpu = null);
 
 /// <summary>
-/// Times the training step the trainer runs, without data loading, on random tokens: what
+/// Times the training step the trainer runs (with a mixture of experts' router losses), without data loading, on random tokens: what
 /// benchmarks/train_step.py measures for the same model in PyTorch eager. With activation_checkpointing the step
 /// recomputes the layers in the backward, as the trainer does. Peak memory is the GPU's, or on the CPU the bytes CPU
 /// tensors held at once.
@@ -42,15 +43,7 @@ public static class TrainStepBenchmark
             {
                 var x = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
                 var y = torch.randint(0, cfg.VocabSize, [cfg.BatchSize, cfg.BlockSize], generator: gen).to(device);
-                if (cfg.ActivationCheckpointing)
-                    model.forward_backward(x, y, lossScale: 1.0 / cfg.GradAccumSteps, autocast);
-                else
-                {
-                    Tensor loss;
-                    using (autocast is { } dt ? torch.autocast(device.Type, dt) : null)
-                        loss = model.loss(x, y);
-                    (cfg.GradAccumSteps > 1 ? loss / cfg.GradAccumSteps : loss).backward();
-                }
+                TrainingStep.ForwardBackward(model, x, y, cfg.GradAccumSteps, autocast, cfg.ActivationCheckpointing, cfg.MoeAuxLossCoef, cfg.MoeZLossCoef);
             }
             nn.utils.clip_grad_norm_(model.parameters(), cfg.GradClip);
             opt.step();
@@ -74,6 +67,7 @@ public static class TrainStepBenchmark
         double flopsPerToken = ModelShape.From(cfg).TrainingFlopsPerToken();
         string? gpu = device.IsCuda ? torch.cuda.get_device_name(Math.Max(device.Index, 0)) : null;
         double? mfu = gpu is not null && PeakFlops.Bf16DenseTflops(gpu) is { } peakTflops ? PeakFlops.Mfu(flopsPerToken, tokensPerSec, peakTflops) : null;
-        return new TrainStepTiming(cfg.Name, model.num_parameters(), steps, ms, tokensPerSec, peak, tokensPerSec * flopsPerToken / 1e12, mfu, gpu);
+        return new TrainStepTiming(cfg.Name, model.num_parameters(), ModelShape.From(cfg).ActiveParameters, steps, ms, tokensPerSec, peak,
+                                   tokensPerSec * flopsPerToken / 1e12, mfu, gpu);
     }
 }

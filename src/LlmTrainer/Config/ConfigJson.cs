@@ -19,6 +19,7 @@ public static class ConfigJson
     public static readonly IReadOnlyList<string> OperationalKeys =
         ["name", "out_dir", "device", "log_interval", "eval_interval", "eval_iters", "checkpoint_interval", "activation_checkpointing"];
 
+    /// <summary>The keys that apply to the config's model: a dense model's has no MoE keys, an explicit ffn_hidden no multiple_of.</summary>
     public static string Render(TrainConfig config) => Render(config, _ => true);
 
     /// <summary>
@@ -46,7 +47,7 @@ public static class ConfigJson
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
-            foreach (var key in ConfigKeys.All.Where(k => include(k.Name)))
+            foreach (var key in ConfigKeys.All.Where(k => include(k.Name) && k.UnusedIn(config) is null))
             {
                 json.WritePropertyName(key.Name);
                 WriteValue(json, key.Get(config));

@@ -23,9 +23,13 @@ internal static class ConfigKeys
         Int("n_head", c => c.NHead, (c, v) => c with { NHead = v }),
         Int("n_kv_head", c => c.NKvHead, (c, v) => c with { NKvHead = v }),
         Int("ffn_hidden", c => c.FfnHidden, (c, v) => c with { FfnHidden = v }),
-        Int("multiple_of", c => c.MultipleOf, (c, v) => c with { MultipleOf = v }),
+        Int("multiple_of", c => c.MultipleOf, (c, v) => c with { MultipleOf = v },
+            c => c.FfnHidden > 0 ? $"only rounds the automatic MLP width, and ffn_hidden is set ({c.FfnHidden}); leave multiple_of out, or set ffn_hidden to 0." : null),
         Int("n_experts", c => c.NExperts, (c, v) => c with { NExperts = v }),
-        Int("experts_per_token", c => c.ExpertsPerToken, (c, v) => c with { ExpertsPerToken = v }),
+        Int("experts_per_token", c => c.ExpertsPerToken, (c, v) => c with { ExpertsPerToken = v }, MoeOnly),
+        Number("moe_capacity_factor", c => c.MoeCapacityFactor, (c, v) => c with { MoeCapacityFactor = v }, MoeOnly),
+        Number("moe_aux_loss_coef", c => c.MoeAuxLossCoef, (c, v) => c with { MoeAuxLossCoef = v }, MoeOnly),
+        Number("moe_z_loss_coef", c => c.MoeZLossCoef, (c, v) => c with { MoeZLossCoef = v }, MoeOnly),
         Number("rope_theta", c => c.RopeTheta, (c, v) => c with { RopeTheta = v }),
         Number("norm_eps", c => c.NormEps, (c, v) => c with { NormEps = v }),
         Number("dropout", c => c.Dropout, (c, v) => c with { Dropout = v }),
@@ -66,14 +70,18 @@ internal static class ConfigKeys
         return best.Distance <= tolerance ? best.Name : null;
     }
 
-    private static ConfigKey Int(string name, Func<TrainConfig, int> get, Func<TrainConfig, int, TrainConfig> set) =>
-        new(name, ConfigValueType.Integer, c => get(c), (c, v) => set(c, (int)v));
+    private static string? MoeOnly(TrainConfig c) => c.IsMoe
+        ? null
+        : $"applies to a mixture of experts only, and n_experts is {c.NExperts} (a dense MLP); set n_experts to 2 or more (Mixtral: 8), or leave this key out.";
+
+    private static ConfigKey Int(string name, Func<TrainConfig, int> get, Func<TrainConfig, int, TrainConfig> set, Func<TrainConfig, string?>? unused = null) =>
+        new(name, ConfigValueType.Integer, c => get(c), (c, v) => set(c, (int)v), unused);
 
     private static ConfigKey Long(string name, Func<TrainConfig, long> get, Func<TrainConfig, long, TrainConfig> set) =>
         new(name, ConfigValueType.LongInteger, c => get(c), (c, v) => set(c, (long)v));
 
-    private static ConfigKey Number(string name, Func<TrainConfig, double> get, Func<TrainConfig, double, TrainConfig> set) =>
-        new(name, ConfigValueType.Number, c => get(c), (c, v) => set(c, (double)v));
+    private static ConfigKey Number(string name, Func<TrainConfig, double> get, Func<TrainConfig, double, TrainConfig> set, Func<TrainConfig, string?>? unused = null) =>
+        new(name, ConfigValueType.Number, c => get(c), (c, v) => set(c, (double)v), unused);
 
     private static ConfigKey Bool(string name, Func<TrainConfig, bool> get, Func<TrainConfig, bool, TrainConfig> set) =>
         new(name, ConfigValueType.Boolean, c => get(c), (c, v) => set(c, (bool)v));

@@ -46,6 +46,8 @@ public static class ConfigLoader
         var (config, errors) = Bind(root, layers);
         if (errors.Count == 0)
             errors = ConfigValidator.Check(config, options.CheckDataPaths);
+        if (errors.Count == 0)
+            errors = UnusedKeys(config, layers);
         if (errors.Count > 0)
             throw ConfigValidator.ToException(errors, key => layers.Describe(key) ?? "default");
 
@@ -187,6 +189,24 @@ public static class ConfigLoader
                 config = key.Set(config, parsed);
         }
         return (config, errors);
+    }
+
+    /// <summary>
+    /// Keys that were set but that the chosen model cannot use (experts_per_token on a dense model, …): an error rather
+    /// than a value silently ignored. A config file may still hold such a key at its default value: earlier versions
+    /// wrote every key into a run's config.json.
+    /// </summary>
+    private static List<ConfigError> UnusedKeys(TrainConfig config, Layers layers)
+    {
+        var defaults = new TrainConfig();
+        var errors = new List<ConfigError>();
+        foreach (var key in ConfigKeys.All)
+        {
+            if (key.UnusedIn(config) is not { } reason || !layers.IsSet(key.Name)) continue;
+            if (layers.IsFromFile(key.Name) && Equals(key.Get(config), key.Get(defaults))) continue;
+            errors.Add(new ConfigError(key.Name, reason));
+        }
+        return errors;
     }
 
     private static ConfigError UnknownKey(string name)
@@ -358,6 +378,10 @@ public static class ConfigLoader
         /// <summary>The last layer that sets the key or anything under it.</summary>
         public IConfigurationProvider? Winner(string key) =>
             _providers.LastOrDefault(p => p.TryGet(key, out _) || p.GetChildKeys([], key).Any());
+
+        public bool IsSet(string key) => Winner(key) is not null;
+
+        public bool IsFromFile(string key) => Winner(key) is { } winner && IndexOf(winner) == 0;
 
         public string? Describe(string key)
         {

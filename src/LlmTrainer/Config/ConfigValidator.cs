@@ -76,6 +76,12 @@ public static class ConfigValidator
             Fail("n_experts", "is 1, which is a dense MLP with an extra router; use 0 for a dense MLP or at least 2 for a mixture of experts.");
         if (c.NExperts > 1 && (c.ExpertsPerToken < 1 || c.ExpertsPerToken > c.NExperts))
             Fail("experts_per_token", $"must be between 1 and n_experts ({c.NExperts}), got {c.ExpertsPerToken}; Mixtral uses 2.");
+        if (c.MoeCapacityFactor < 0)
+            Fail("moe_capacity_factor", $"must be 0 (no token dropped) or positive, got {Num(c.MoeCapacityFactor)}; Switch Transformer uses 1.25.");
+        if (c.MoeAuxLossCoef < 0)
+            Fail("moe_aux_loss_coef", $"must be 0 or positive, got {Num(c.MoeAuxLossCoef)}; 0.01 is usual.");
+        if (c.MoeZLossCoef < 0)
+            Fail("moe_z_loss_coef", $"must be 0 or positive, got {Num(c.MoeZLossCoef)}; ST-MoE uses 0.001.");
 
         // Non-finite numbers can only come from code (the loader rejects them), so they get one plain message.
         foreach (var key in ConfigKeys.All.Where(k => k.Type == ConfigValueType.Number))

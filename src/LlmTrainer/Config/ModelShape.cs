@@ -38,7 +38,7 @@ public sealed record ModelShape(
 
     public int HeadDim => DModel / NHead;
 
-    public bool IsMoe => NExperts > 0;
+    public bool IsMoe => NExperts >= 2;
 
     public long EmbeddingParameters => (long)VocabSize * DModel;
 

@@ -57,7 +57,22 @@ public sealed record TrainConfig
     /// <summary>Experts in a Mixtral-style MoE MLP; 0 means a dense MLP.</summary>
     public int NExperts { get; init; }
 
+    /// <summary>Experts each token is routed to (Mixtral: 2); only with <see cref="NExperts"/> ≥ 2.</summary>
     public int ExpertsPerToken { get; init; } = 2;
+
+    /// <summary>
+    /// 0: no token is dropped. Otherwise, in training, each expert takes at most ⌈factor · tokens · experts_per_token /
+    /// n_experts⌉ of a micro-batch's tokens (Switch Transformer's capacity); the overflow skips that expert.
+    /// </summary>
+    public double MoeCapacityFactor { get; init; }
+
+    /// <summary>Weight of the load-balancing loss (Switch Transformer, Mixtral) in the training loss.</summary>
+    public double MoeAuxLossCoef { get; init; } = 0.01;
+
+    /// <summary>Weight of the router z-loss (ST-MoE) in the training loss; 0 computes and logs it without training on it.</summary>
+    public double MoeZLossCoef { get; init; }
+
+    public bool IsMoe => NExperts >= 2;
 
     // Optimiser.
     public double LearningRate { get; init; } = 5e-4;

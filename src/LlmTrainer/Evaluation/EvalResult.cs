@@ -27,6 +27,9 @@ public sealed record EvalResult(
 {
     public const string ModelCompressorName = "llmtrain model";
 
+    /// <summary>For a mixture of experts, how its routers spread the evaluated tokens over the experts; null for a dense model.</summary>
+    public Model.ExpertLoad? ExpertLoad { get; init; }
+
     /// <summary>exp(loss).</summary>
     public double Perplexity => Math.Exp(Loss);
 

@@ -12,7 +12,8 @@ namespace LlmTrainer.Evaluation;
 /// <summary>
 /// Measures a model on a token stream: one deterministic pass over non-overlapping windows of block_size
 /// predictions (<see cref="EvalWindows"/>), in batches under inference mode (bf16 autocast where the model's device
-/// has it), each batch in its own dispose scope. Returns the mean loss, perplexity and bits per byte, and compares
+/// has it), each batch in its own dispose scope. Returns the mean loss, perplexity and bits per byte (and, for a mixture
+/// of experts, the expert load; its router losses are no part of the loss), and compares
 /// the model as a compressor with gzip and Brotli over the same bytes (compressed on a background thread while the
 /// model runs).
 /// </summary>
@@ -81,6 +82,7 @@ public static class Evaluator
 
         double lossSum = 0;
         long bytes = 0, tokensDone = 0, windowsDone = 0;
+        var loadBefore = model.expert_load();
         try
         {
             model.eval();
@@ -139,7 +141,7 @@ public static class Evaluator
             throw new InvalidOperationException("compressing the evaluated text failed", compressorFailure);
 
         var result = new EvalResult(input.Description, tokensDone, windowsDone, blockSize, lossSum / tokensDone, bytes,
-            gzip.Finish(), brotli.Finish(), clock.Elapsed);
+            gzip.Finish(), brotli.Finish(), clock.Elapsed) { ExpertLoad = model.expert_load()?.Since(loadBefore!) };
         return result;
     }
 

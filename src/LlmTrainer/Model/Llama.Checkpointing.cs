@@ -12,10 +12,13 @@ public sealed partial class Llama
     /// backward: each recomputation draws the dropout masks the forward drew (the RNG state before each layer is kept
     /// and restored for it), and <paramref name="autocast"/> applies to the forward and the recomputation alike, not
     /// to the backward, as with torch.autocast. Returns the loss, unscaled and detached.
+    /// With <paramref name="router"/>, a mixture of experts also backpropagates its router losses (with the router's
+    /// coefficients, each layer's during its recomputation) and leaves their detached values there, as after
+    /// <see cref="loss"/>; the expert load counts the forward once.
     /// </summary>
     /// <param name="lossScale">Scales the gradients, e.g. 1/grad_accum_steps.</param>
     /// <param name="autocast">The autocast dtype on the model's device, or null for full precision.</param>
-    public Tensor forward_backward(Tensor idx, Tensor targets, double lossScale = 1, ScalarType? autocast = null)
+    public Tensor forward_backward(Tensor idx, Tensor targets, double lossScale = 1, ScalarType? autocast = null, RouterLosses? router = null)
     {
         using var scope = torch.NewDisposeScope();
         var device = model.embed_tokens.weight.device;
@@ -57,19 +60,38 @@ public sealed partial class Llama
         last.Dispose();
 
         // Backward, last layer first: recompute the layer with autograd from a leaf copy of its input, backpropagate the
-        // gradient of its output, and hand the leaf's gradient down to the layer before.
-        for (int i = layers.Count - 1; i >= 0; i--)
+        // gradient of its output (with the layer's router losses), and hand the leaf's gradient down to the layer before.
+        var layerRouter = new (Tensor Aux, Tensor Z)[router is not null && Config.IsMoe ? layers.Count : 0];
+        if (expertCounts is not null) expertCounts.Paused = true;
+        try
         {
-            using var layerScope = torch.NewDisposeScope();
-            if (dropout) SetRngState(device, rngBefore[i]);
-            var input = inputs[i].detach().requires_grad_();
-            Tensor output;
-            using (Autocast()) output = layers[i].forward(input, cos, sin, null);
-            output.backward(grad);
-            grad.Dispose();
-            inputs[i].Dispose();
-            grad = input.grad!.MoveToOuterDisposeScope();
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                using var layerScope = torch.NewDisposeScope();
+                if (dropout) SetRngState(device, rngBefore[i]);
+                var input = inputs[i].detach().requires_grad_();
+                var losses = layerRouter.Length > 0 ? new RouterLosses(router!.AuxLossCoef, router.ZLossCoef) : null;
+                Tensor output;
+                using (Autocast()) output = layers[i].forward(input, cos, sin, null, losses);
+                if (losses is null)
+                    output.backward(grad);
+                else
+                {
+                    // The training loss averages the router losses over the layers.
+                    torch.autograd.backward([output, losses.Weighted() * (lossScale / layers.Count)], [grad, null]);
+                    layerRouter[i] = (losses.AuxLoss!.detach().MoveToOuterDisposeScope(), losses.ZLoss!.detach().MoveToOuterDisposeScope());
+                }
+                grad.Dispose();
+                inputs[i].Dispose();
+                grad = input.grad!.MoveToOuterDisposeScope();
+            }
         }
+        finally
+        {
+            if (expertCounts is not null) expertCounts.Paused = false;
+        }
+        foreach (var (aux, z) in layerRouter) router!.Add(aux, z); // in layer order, as the plain forward adds them
+        router?.MoveToOuterDisposeScope();
         // The recomputations rewound the generator; leave it where the forward left it, as the plain path would.
         if (rngAfter is not null) SetRngState(device, rngAfter);
         embedded.backward(grad);

@@ -7,7 +7,8 @@ namespace LlmTrainer.Model;
 /// A LLaMA decoder, read top to bottom like model.py:
 /// token embedding → N × [RMSNorm → causal self-attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual]
 /// → RMSNorm → LM head. No biases. Parameter names follow Hugging Face's LlamaForCausalLM, so a checkpoint exports
-/// to that format by copying tensors.
+/// to that format by copying tensors. With n_experts ≥ 2 each MLP is Mixtral's sparse mixture of experts
+/// (<see cref="SparseMoe"/>, named as in MixtralForCausalLM).
 /// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool)"/>
 /// runs positions startPos.. against it; <see cref="forward(Tensor)"/> (training) never touches the cache.
 /// <see cref="forward_backward"/> (Llama.Checkpointing.cs) trains with activation checkpointing.
@@ -18,12 +19,14 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
 
     private readonly LlamaModel model;
     private readonly nn.Linear? lm_head;
+    private readonly ExpertCounts? expertCounts;
 
     public Llama(LlamaConfig config, Device? device = null)
     {
         config.Validate();
         Config = config;
-        model = register_module("model", new LlamaModel(config));
+        if (config.IsMoe) expertCounts = new ExpertCounts(config.NLayer, config.NExperts);
+        model = register_module("model", new LlamaModel(config, expertCounts));
         if (!config.TieEmbeddings)
             lm_head = register_module("lm_head", new nn.Linear(config.DModel, config.VocabSize, hasBias: false));
         InitWeights();
@@ -38,7 +41,8 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layernorm.weight", StringComparison.Ordinal))
                 nn.init.ones_(p);
-            else if (name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal))
+            else if (name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal)
+                     || name.EndsWith("w2.weight", StringComparison.Ordinal))
                 nn.init.normal_(p, 0, residualStd);
             else
                 nn.init.normal_(p, 0, std);
@@ -105,12 +109,24 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
-    /// <summary>Mean next-token cross entropy of logits for idx against targets (both (B, T)).</summary>
-    public Tensor loss(Tensor idx, Tensor targets)
+    /// <summary>
+    /// Mean next-token cross entropy of logits for idx against targets (both (B, T)): the language-model loss alone.
+    /// With <paramref name="router"/>, a mixture of experts adds its router losses of the same forward there (they
+    /// stay out of this loss, so that dense and MoE losses compare).
+    /// </summary>
+    public Tensor loss(Tensor idx, Tensor targets, RouterLosses? router = null)
     {
         using var scope = torch.NewDisposeScope();
-        return cross_entropy(forward(idx), targets).MoveToOuterDisposeScope();
+        var loss = cross_entropy(head(model.forward(idx, null, router)), targets);
+        router?.MoveToOuterDisposeScope();
+        return loss.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The assignments each MoE layer's router sent to each expert (and those dropped for capacity) since the model was
+    /// built; null for a dense model. Snapshots subtract (<see cref="ExpertLoad.Since"/>) to measure a stretch.
+    /// </summary>
+    public ExpertLoad? expert_load() => expertCounts?.Snapshot();
 
     private Tensor cross_entropy(Tensor logits, Tensor targets) => F.cross_entropy(logits.view(-1, Config.VocabSize), targets.view(-1));
 
@@ -123,10 +139,10 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
         public readonly Rope rope;
         public readonly nn.Dropout dropout;
 
-        public LlamaModel(LlamaConfig c)
+        public LlamaModel(LlamaConfig c, ExpertCounts? counts)
         {
             embed_tokens = register_module("embed_tokens", new nn.Embedding(c.VocabSize, c.DModel));
-            layers = register_module("layers", new nn.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NLayer).Select(_ => new DecoderLayer(c))));
+            layers = register_module("layers", new nn.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NLayer).Select(i => new DecoderLayer(c, i, counts))));
             norm = register_module("norm", new nn.RMSNorm(c.DModel, c.NormEps));
             rope = new Rope(c.HeadDim, c.BlockSize, c.RopeTheta);
             register_buffer("rope_cos", rope.Cos);
@@ -136,14 +152,17 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
 
         public override Tensor forward(Tensor idx) => forward(idx, null);
 
-        /// <summary>Without <paramref name="startPos"/>: positions 0..T-1, no cache (training). With it: positions startPos.. through the KV cache.</summary>
-        public Tensor forward(Tensor idx, int? startPos)
+        /// <summary>
+        /// Without <paramref name="startPos"/>: positions 0..T-1, no cache (training). With it: positions startPos.. through
+        /// the KV cache. MoE layers add their router losses to <paramref name="router"/> when given.
+        /// </summary>
+        public Tensor forward(Tensor idx, int? startPos, RouterLosses? router = null)
         {
             long t = idx.size(1);
             var x = embed(idx);
             var (cos, sin) = rope.Slice(startPos ?? 0, t);
             foreach (var layer in layers)
-                x = layer.forward(x, cos, sin, startPos);
+                x = layer.forward(x, cos, sin, startPos, router);
             return norm.forward(x);
         }
 
@@ -181,20 +200,25 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
     {
         private readonly nn.RMSNorm input_layernorm, post_attention_layernorm;
         public readonly Attention self_attn;
-        private readonly Mlp mlp;
+        private readonly Mlp? mlp;
+        private readonly SparseMoe? block_sparse_moe;
 
-        public DecoderLayer(LlamaConfig c)
+        public DecoderLayer(LlamaConfig c, int index, ExpertCounts? counts)
         {
             self_attn = register_module("self_attn", new Attention(c));
-            mlp = register_module("mlp", new Mlp(c));
+            if (c.IsMoe)
+                block_sparse_moe = register_module("block_sparse_moe", new SparseMoe(c, index, counts!));
+            else
+                mlp = register_module("mlp", new Mlp(c));
             input_layernorm = register_module("input_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
             post_attention_layernorm = register_module("post_attention_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
         }
 
-        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos)
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos, RouterLosses? router = null)
         {
             var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, startPos);
-            return h + mlp.forward(post_attention_layernorm.forward(h));
+            var n = post_attention_layernorm.forward(h);
+            return h + (block_sparse_moe is not null ? block_sparse_moe.forward(n, router) : mlp!.forward(n));
         }
     }
 

@@ -44,6 +44,14 @@ public sealed class MetricsLog : IDisposable
             Number(json, "mfu", mfu);
         if (metrics.PeakMemoryMb is { } memory)
             Number(json, "peak_memory_mb", memory);
+        if (metrics.AuxLoss is { } aux)
+            Number(json, "aux_loss", aux);
+        if (metrics.ZLoss is { } z)
+            Number(json, "z_loss", z);
+        if (metrics.DroppedTokens is { } dropped)
+            json.WriteNumber("dropped_tokens", dropped);
+        if (metrics.DroppedFraction is { } fraction)
+            Number(json, "dropped_fraction", fraction);
     });
 
     public void Eval(EvalMetrics metrics) => Write("eval", metrics.Step, json =>
@@ -55,6 +63,19 @@ public sealed class MetricsLog : IDisposable
         Number(json, "val_ppl", Math.Exp(metrics.ValLoss));
         if (metrics.BitsPerByte is { } bpb)
             Number(json, "bits_per_byte", bpb);
+        if (metrics.ExpertLoad is { } load)
+        {
+            json.WriteStartArray("expert_load");
+            foreach (var layer in load)
+            {
+                json.WriteStartArray();
+                foreach (var share in layer) json.WriteNumberValue(Math.Round(share, 6));
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+        }
+        if (metrics.ExpertBalance is { } balance)
+            Number(json, "expert_balance", balance);
     });
 
     /// <summary>Any other event (start, checkpoint, stop): a name, the step, and flat fields of numbers, strings or booleans.</summary>
@@ -176,13 +197,21 @@ public sealed class MetricsLog : IDisposable
 /// <param name="StepMilliseconds">Wall time of one step over the last logging interval.</param>
 /// <param name="Mfu">Model FLOPs utilisation (0–1), on GPUs with a known peak.</param>
 /// <param name="PeakMemoryMb">Peak accelerator memory allocated, on GPUs.</param>
+/// <param name="AuxLoss">A mixture of experts' load-balancing loss of this step (not in <paramref name="Loss"/>).</param>
+/// <param name="ZLoss">A mixture of experts' router z-loss of this step (not in <paramref name="Loss"/>).</param>
+/// <param name="DroppedTokens">(Token, expert) assignments dropped for capacity since the last log line.</param>
+/// <param name="DroppedFraction">Their share of the assignments routed since the last log line.</param>
 public sealed record TrainMetrics(
     long Step, double Loss, double LearningRate, double? GradNorm, long TokensSeen, double TokensPerSecond,
-    double StepMilliseconds, double? Mfu = null, double? PeakMemoryMb = null);
+    double StepMilliseconds, double? Mfu = null, double? PeakMemoryMb = null, double? AuxLoss = null, double? ZLoss = null,
+    long? DroppedTokens = null, double? DroppedFraction = null);
 
 /// <param name="Step">Optimizer steps completed when the evaluation ran.</param>
 /// <param name="TokensSeen">Training tokens consumed so far.</param>
 /// <param name="ValLoss">Mean validation loss (nats per token); perplexity is derived from it.</param>
 /// <param name="TrainLoss">Mean loss on training batches drawn the same way, when measured.</param>
 /// <param name="BitsPerByte">Validation bits per UTF-8 byte, comparable across tokenizers.</param>
-public sealed record EvalMetrics(long Step, long TokensSeen, double ValLoss, double? TrainLoss = null, double? BitsPerByte = null);
+/// <param name="ExpertLoad">A mixture of experts' share of the val tokens' assignments per layer and expert.</param>
+/// <param name="ExpertBalance">The busiest expert's load over the mean, in the least balanced layer (1 is balanced).</param>
+public sealed record EvalMetrics(long Step, long TokensSeen, double ValLoss, double? TrainLoss = null, double? BitsPerByte = null,
+    double[][]? ExpertLoad = null, double? ExpertBalance = null);

@@ -2,8 +2,8 @@ using LlmTrainer.Torch;
 
 namespace LlmTrainer.Training;
 
-/// <summary>One training step's loss and gradient norm as read back from the device.</summary>
-internal readonly record struct StepValues(long Step, double Loss, double GradNorm);
+/// <summary>One training step's loss and gradient norm as read back from the device, with a mixture of experts' router losses.</summary>
+internal readonly record struct StepValues(long Step, double Loss, double GradNorm, double? AuxLoss = null, double? ZLoss = null);
 
 /// <summary>
 /// The losses and gradient norms of the steps not read yet, kept as scalar tensors on the device. Reading a value
@@ -12,10 +12,15 @@ internal readonly record struct StepValues(long Step, double Loss, double GradNo
 /// </summary>
 internal sealed class PendingSteps : IDisposable
 {
-    private readonly List<(long Step, Tensor Loss, Tensor GradNorm)> steps = new();
+    private readonly List<(long Step, Tensor[] Values)> steps = new();
 
-    /// <summary>Keeps a step's values; the two tensors are owned from now on.</summary>
-    public void Add(long step, Tensor loss, Tensor gradNorm) => steps.Add((step, loss.DetachFromDisposeScope(), gradNorm.DetachFromDisposeScope()));
+    /// <summary>Keeps a step's values; the tensors are owned from now on. Router losses come both or neither.</summary>
+    public void Add(long step, Tensor loss, Tensor gradNorm, Tensor? auxLoss = null, Tensor? zLoss = null)
+    {
+        Tensor[] values = auxLoss is not null && zLoss is not null ? [loss, gradNorm, auxLoss, zLoss] : [loss, gradNorm];
+        foreach (var v in values) v.DetachFromDisposeScope();
+        steps.Add((step, values));
+    }
 
     /// <summary>Every pending step's values, in step order; none is pending afterwards.</summary>
     public List<StepValues> Read()
@@ -24,8 +29,17 @@ internal sealed class PendingSteps : IDisposable
         try
         {
             using var scope = torch.NewDisposeScope();
-            var values = torch.stack(steps.SelectMany(s => new[] { s.Loss, s.GradNorm }).ToList()).to(ScalarType.Float64).ToArray<double>();
-            return steps.Select((s, i) => new StepValues(s.Step, values[2 * i], values[2 * i + 1])).ToList();
+            var values = torch.stack(steps.SelectMany(s => s.Values).ToList()).to(ScalarType.Float64).ToArray<double>();
+            var result = new List<StepValues>(steps.Count);
+            int at = 0;
+            foreach (var (step, tensors) in steps)
+            {
+                result.Add(tensors.Length == 4
+                    ? new StepValues(step, values[at], values[at + 1], values[at + 2], values[at + 3])
+                    : new StepValues(step, values[at], values[at + 1]));
+                at += tensors.Length;
+            }
+            return result;
         }
         finally
         {
@@ -35,11 +49,8 @@ internal sealed class PendingSteps : IDisposable
 
     public void Dispose()
     {
-        foreach (var (_, loss, gradNorm) in steps)
-        {
-            loss.Dispose();
-            gradNorm.Dispose();
-        }
+        foreach (var (_, values) in steps)
+            foreach (var v in values) v.Dispose();
         steps.Clear();
     }
 }

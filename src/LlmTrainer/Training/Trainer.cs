@@ -20,7 +20,9 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 /// accumulation and clipping (optionally with activation checkpointing), periodic estimate_loss on train and val,
 /// checkpoints (latest and best) that resume exactly, and a clean stop on request.
 /// A step never waits for the device: its loss and gradient norm stay there until they are read together at the
-/// next log line, evaluation or checkpoint. A loss or norm that is not finite then stops the run with the step it
+/// next log line, evaluation or checkpoint. A mixture of experts trains on its router losses too (load balancing and
+/// z-loss, logged apart); the losses reported and evaluated are the language-model loss alone, so that dense and MoE
+/// runs compare, and each evaluation reports how evenly the experts were loaded. A loss or norm that is not finite then stops the run with the step it
 /// happened at, before anything is saved after it; the steps in between have run on (at most log_interval).
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -44,6 +46,8 @@ public sealed class Trainer : IDisposable
     private double? bestValLoss;
     private double? lastLoss; // the latest step's loss read back from the device
     private readonly PendingSteps pending = new();
+    private ExpertLoad? intervalLoad; // the expert counts at the last log line
+    private ExpertLoad? lastEvalLoad; // the expert load over the last evaluation's val batches
 
     /// <param name="config">A resolved config (<see cref="TrainConfig.Resolve"/>).</param>
     public Trainer(TrainConfig config, RunDirectory run, TrainingData data, IProgressReporter progress)
@@ -75,12 +79,15 @@ public sealed class Trainer : IDisposable
 
     public static LlamaConfig ToModelConfig(TrainConfig c) => new(
         c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
-        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout);
+        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor);
 
-    /// <summary>A hash of what makes checkpoints compatible: the model's shape.</summary>
+    /// <summary>
+    /// A hash of what makes checkpoints compatible: the model's shape and routing, not what only training does with it
+    /// (dropout, the capacity factor).
+    /// </summary>
     public static string ConfigHash(TrainConfig c)
     {
-        var shape = ToModelConfig(c) with { Dropout = 0 };
+        var shape = ToModelConfig(c) with { Dropout = 0, MoeCapacityFactor = 0 };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape.ToString())))[..16];
     }
 
@@ -121,6 +128,7 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         long intervalStartStep = step, intervalStartTokens = tokensSeen;
         var intervalClock = Stopwatch.StartNew();
+        intervalLoad = model.expert_load();
         bool interrupted = false;
 
         while (step < config.MaxIters)
@@ -135,15 +143,16 @@ public sealed class Trainer : IDisposable
 
             double lr = schedule.At(step);
             optimizer.LearningRate = lr;
-            var (stepLoss, stepNorm) = TrainStep();
-            pending.Add(step, stepLoss, stepNorm);
+            var (stepLoss, stepNorm, stepAux, stepZ) = TrainStep();
+            pending.Add(step, stepLoss, stepNorm, stepAux, stepZ);
             step++;
             tokensSeen += config.TokensPerStep;
             progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", lastLoss is { } l ? $"loss {l:F3}" : null, LiveOnly: true));
 
             if (step % config.LogInterval == 0 || step == config.MaxIters)
             {
-                var (loss, gradNorm) = ReadPending()!.Value; // waits for the device
+                var last = ReadPending()!.Value; // waits for the device
+                var (loss, gradNorm) = (last.Loss, last.GradNorm);
                 double seconds = intervalClock.Elapsed.TotalSeconds;
                 long steps = step - intervalStartStep;
                 double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
@@ -152,10 +161,15 @@ public sealed class Trainer : IDisposable
                 double? mfu = peakTflops is { } peak ? tflops / peak : null;
                 double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) / 1048576.0 : null;
                 var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
+                // Assignments dropped for capacity since the last log line, counted on the host as the steps ran.
+                var load = model.expert_load();
+                var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
+                intervalLoad = load;
                 progress.Info(
-                    $"step {step}/{config.MaxIters} | loss {loss:F4} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
+                    $"step {step}/{config.MaxIters} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
                     $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)} | ETA {Format(eta)}");
-                metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb));
+                metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
+                    last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
                 intervalStartStep = step;
                 intervalStartTokens = tokensSeen;
                 intervalClock.Restart();
@@ -180,6 +194,14 @@ public sealed class Trainer : IDisposable
         return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
     }
 
+    /// <summary>A mixture of experts' router losses (and dropped assignments, with a capacity factor) for the log line.</summary>
+    private static string RouterText(StepValues last, ExpertLoad? dropped)
+    {
+        if (last.AuxLoss is not { } aux || last.ZLoss is not { } z) return "";
+        var text = $" | aux {aux:F4} | z {z:F3}";
+        return dropped is null ? text : text + $" | dropped {dropped.DroppedFraction * 100:F2}%";
+    }
+
     /// <summary>
     /// On CUDA: MFU against the GPU's bf16 peak (n/a for a GPU not in <see cref="PeakFlops"/>' table, rather than a guess)
     /// and the peak memory; nothing on the CPU, which has no such peak.
@@ -194,7 +216,7 @@ public sealed class Trainer : IDisposable
     /// Reads back the pending steps' losses and gradient norms (waiting for the device) and stops the run at the first
     /// step where one is not finite. Returns the last step's values, or null when no step was pending.
     /// </summary>
-    private (double Loss, double GradNorm)? ReadPending()
+    private StepValues? ReadPending()
     {
         var values = pending.Read();
         foreach (var v in values)
@@ -206,15 +228,16 @@ public sealed class Trainer : IDisposable
         }
         if (values.Count == 0) return null;
         lastLoss = values[^1].Loss;
-        return (values[^1].Loss, values[^1].GradNorm);
+        return values[^1];
     }
 
     private double Evaluate(bool saveBest)
     {
         ReadPending(); // a diverged run stops before its evaluation
         var (trainLoss, valLoss) = EstimateLoss();
-        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}");
-        metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss));
+        var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
+        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{balance}");
+        metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
         if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
         {
             bestValLoss = valLoss;
@@ -224,39 +247,41 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// One optimizer step over grad_accum_steps micro-batches; returns the mean loss and the pre-clip gradient norm as
-    /// scalar tensors on the device (reading them would make the host wait for the step to finish).
+    /// One optimizer step over grad_accum_steps micro-batches; returns the mean language-model loss, the pre-clip
+    /// gradient norm and, for a mixture of experts, the mean router losses as scalar tensors on the device (reading them
+    /// would make the host wait for the step to finish).
     /// </summary>
-    private (Tensor Loss, Tensor GradNorm) TrainStep()
+    private (Tensor Loss, Tensor GradNorm, Tensor? AuxLoss, Tensor? ZLoss) TrainStep()
     {
         using var scope = torch.NewDisposeScope();
         model.train();
         int k = config.GradAccumSteps;
-        Tensor? lossSum = null;
+        Tensor? lossSum = null, auxSum = null, zSum = null;
+        static Tensor Accumulate(Tensor? sum, Tensor value) => (sum is null ? value : sum + value).MoveToOuterDisposeScope();
         for (int micro = 0; micro < k; micro++)
         {
             using var microScope = torch.NewDisposeScope();
             var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
-            Tensor loss;
-            if (config.ActivationCheckpointing)
-                loss = model.forward_backward(x, y, lossScale: 1.0 / k, autocastDtype);
-            else
+            var (loss, router) = TrainingStep.ForwardBackward(model, x, y, k, autocastDtype, config.ActivationCheckpointing,
+                config.MoeAuxLossCoef, config.MoeZLossCoef);
+            lossSum = Accumulate(lossSum, loss);
+            if (router?.AuxLoss is { } aux && router.ZLoss is { } z)
             {
-                using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
-                    loss = model.loss(x, y);
-                (k > 1 ? loss / k : loss).backward();
+                auxSum = Accumulate(auxSum, aux.detach());
+                zSum = Accumulate(zSum, z.detach());
             }
-            loss = loss.detach();
-            lossSum = (lossSum is null ? loss : lossSum + loss).MoveToOuterDisposeScope();
         }
         var norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
         optimizer.step();
         optimizer.zero_grad(set_to_none: true);
-        var mean = k > 1 ? lossSum! / k : lossSum!;
-        return (mean.MoveToOuterDisposeScope(), norm.MoveToOuterDisposeScope());
+        Tensor Mean(Tensor sum) => (k > 1 ? sum / k : sum).MoveToOuterDisposeScope();
+        return (Mean(lossSum!), norm.MoveToOuterDisposeScope(), auxSum is null ? null : Mean(auxSum), zSum is null ? null : Mean(zSum));
     }
 
-    /// <summary>Mean loss over eval_iters batches of train and of val, drawn from a fixed seed so evals compare.</summary>
+    /// <summary>
+    /// Mean loss over eval_iters batches of train and of val, drawn from a fixed seed so evals compare; for a mixture of
+    /// experts the expert load over the val batches is kept in <see cref="lastEvalLoad"/>.
+    /// </summary>
     public (double Train, double Val) EstimateLoss()
     {
         model.eval();
@@ -273,8 +298,14 @@ public sealed class Trainer : IDisposable
             }
             return sum / config.EvalIters;
         }
+        var start = model.expert_load();
         var train = Mean(data.EvalLoader("train", (ulong)config.EvalSeed));
+        var beforeVal = model.expert_load();
         var val = Mean(data.EvalLoader("val", (ulong)config.EvalSeed));
+        var end = model.expert_load();
+        lastEvalLoad = end?.Since(beforeVal!);
+        // The log line's counts are the training steps' alone.
+        if (intervalLoad is not null) intervalLoad = intervalLoad.Plus(end!.Since(start!));
         model.train();
         return (train, val);
     }

@@ -10,7 +10,7 @@ public sealed class BuiltinConfigTests
     [Fact]
     public void Every_file_in_configs_is_embedded()
     {
-        Assert.Equal(["110m", "15m", "1b", "42m", "500m", "tiny"], BuiltinConfigs.Names.Order(StringComparer.Ordinal));
+        Assert.Equal(["110m", "15m", "1b", "42m", "4x500m", "500m", "moe-tiny", "tiny"], BuiltinConfigs.Names.Order(StringComparer.Ordinal));
     }
 
     [Theory]
@@ -44,8 +44,38 @@ public sealed class BuiltinConfigTests
         Assert.InRange(config.TokensPerStep * config.MaxIters, 500_000, 4_000_000);
     }
 
+    [Fact]
+    public void Moe_tiny_is_tiny_with_four_half_width_experts_of_which_two_are_active()
+    {
+        var dense = ModelShape.From(Load("tiny"), vocabSize: 2048);
+        var moe = Load("moe-tiny");
+        ConfigValidator.Validate(moe);
+        Assert.True(moe.Data.IsBuiltin);
+        Assert.Equal((4, 2), (moe.NExperts, moe.ExpertsPerToken));
+        var shape = ModelShape.From(moe, vocabSize: 2048);
+        Assert.Equal(dense.FfnHidden, 2 * shape.FfnHidden);
+        // The same parameters per token, but for the routers (d_model × n_experts per layer).
+        Assert.Equal(dense.TotalParameters + 4 * 128 * 4, shape.ActiveParameters);
+        Assert.Equal(Load("tiny") with { Name = "", FfnHidden = 0, NExperts = 0, MoeAuxLossCoef = 0.01 },
+                     moe with { Name = "", FfnHidden = 0, NExperts = 0 });
+    }
+
+    [Fact]
+    public void Four_by_500m_has_four_experts_of_500m_s_mlp_and_two_active()
+    {
+        var dense = ModelShape.From(Load("500m"));
+        var moe = ModelShape.From(Load("4x500m"));
+        Assert.Equal((4, 2), (moe.NExperts, moe.ExpertsPerToken));
+        Assert.Equal(dense with { NExperts = 4, ExpertsPerToken = 2 }, moe);
+        Assert.Equal(dense.TotalParameters + 18L * (1536 * 4 + 3 * dense.ExpertParameters), moe.TotalParameters);
+        Assert.Equal(dense.TotalParameters + 18L * (1536 * 4 + dense.ExpertParameters), moe.ActiveParameters);
+        // Half the micro-batch (the experts' activations are twice the MLP's), the same tokens per step.
+        Assert.Equal(Load("500m").TokensPerStep, Load("4x500m").TokensPerStep);
+    }
+
     [Theory]
     [InlineData("500m")]
+    [InlineData("4x500m")]
     [InlineData("1b")]
     public void Large_configs_ask_for_a_gpu_in_bfloat16(string name)
     {

@@ -40,7 +40,8 @@ public sealed class ConfigJsonTests : IDisposable
     [Fact]
     public void Rendering_has_every_key_in_snake_case()
     {
-        using var document = JsonDocument.Parse(ConfigJson.Render(new TrainConfig()));
+        // A mixture of experts with an automatic MLP width uses every key.
+        using var document = JsonDocument.Parse(ConfigJson.Render(new TrainConfig { NExperts = 4 }));
         var keys = document.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
         string[] design =
         [
@@ -49,10 +50,24 @@ public sealed class ConfigJsonTests : IDisposable
             "weight_decay", "beta1", "beta2", "grad_clip", "warmup_iters", "lr_decay_iters", "min_lr", "cooldown_iters",
             "grad_accum_steps", "dtype", "device", "seed", "out_dir", "log_interval", "checkpoint_interval", "data",
             "n_experts", "experts_per_token", "eval_seed", "name", "multiple_of", "activation_checkpointing",
+            "moe_capacity_factor", "moe_aux_loss_coef", "moe_z_loss_coef",
         ];
         Assert.Equal(design.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
         Assert.Equal("builtin", document.RootElement.GetProperty("data").GetString());
         Assert.Equal(JsonValueKind.True, document.RootElement.GetProperty("tie_embeddings").ValueKind);
+    }
+
+    [Fact]
+    public void Rendering_leaves_out_the_keys_the_model_cannot_use()
+    {
+        using var dense = JsonDocument.Parse(ConfigJson.Render(new TrainConfig { FfnHidden = 100 }));
+        var keys = dense.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("n_experts", keys);
+        Assert.Contains("ffn_hidden", keys);
+        foreach (var unused in new[] { "experts_per_token", "moe_capacity_factor", "moe_aux_loss_coef", "moe_z_loss_coef", "multiple_of" })
+            Assert.DoesNotContain(unused, keys);
+        var config = new TrainConfig { Name = "x", FfnHidden = 100 };
+        Assert.Equal(config, Reload(config));
     }
 
     [Fact]

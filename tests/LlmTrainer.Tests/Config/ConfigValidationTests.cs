@@ -118,6 +118,54 @@ public sealed class ConfigValidationTests
     }
 
     [Theory]
+    [InlineData("moe_capacity_factor", "-1")]
+    [InlineData("moe_aux_loss_coef", "-0.01")]
+    [InlineData("moe_z_loss_coef", "-0.001")]
+    public void Negative_moe_values_are_rejected(string key, string value)
+    {
+        var e = Reject("--n_experts", "4", $"--{key}", value);
+        Assert.StartsWith($"invalid config: {key} (command line --{key}):", e.Message);
+        Assert.Contains($"got {value}", e.Message);
+    }
+
+    [Theory]
+    [InlineData("experts_per_token", "2")]
+    [InlineData("moe_capacity_factor", "1.25")]
+    [InlineData("moe_aux_loss_coef", "0.01")]
+    [InlineData("moe_z_loss_coef", "0.001")]
+    public void Moe_keys_on_a_dense_model_are_errors_not_ignored(string key, string value)
+    {
+        var e = Reject($"--{key}", value);
+        Assert.StartsWith($"invalid config: {key} (command line --{key}): applies to a mixture of experts only", e.Message);
+        Assert.Contains("set n_experts to 2 or more", e.Message);
+        var env = Assert.Throws<LlmTrainerException>(() => ConfigLoader.Load([],
+            new ConfigLoadOptions { Environment = new Dictionary<string, string> { [$"LLMTRAIN_{key}"] = value } }));
+        Assert.Contains($"{key} (environment variable LLMTRAIN_{key}): applies to a mixture of experts only", env.Message);
+        ConfigLoader.Load([$"--{key}", value, "--n_experts", "4"], new ConfigLoadOptions { Environment = new Dictionary<string, string>() });
+    }
+
+    [Fact]
+    public void Multiple_of_with_an_explicit_ffn_hidden_is_an_error()
+    {
+        var e = Reject("--ffn_hidden", "100", "--multiple_of", "64");
+        Assert.Contains("multiple_of (command line --multiple_of): only rounds the automatic MLP width, and ffn_hidden is set (100)", e.Message);
+    }
+
+    [Fact]
+    public void A_config_file_may_hold_an_unused_key_at_its_default_as_earlier_run_configs_do()
+    {
+        using var files = new ConfigTestFiles();
+        // config.json of a dense run written before MoE existed: every key, experts_per_token and multiple_of at their defaults.
+        var old = files.Write("old.json", """{ "n_experts": 0, "experts_per_token": 2, "ffn_hidden": 768, "multiple_of": 32 }""");
+        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = old, Environment = new Dictionary<string, string>() }).Config;
+        Assert.Equal(768, config.FfnHidden);
+        var changed = files.Write("changed.json", """{ "n_experts": 0, "experts_per_token": 3 }""");
+        var e = Assert.Throws<LlmTrainerException>(() => ConfigLoader.Load([], new ConfigLoadOptions { Config = changed, Environment = new Dictionary<string, string>() }));
+        Assert.Contains("experts_per_token", e.Message);
+        Assert.Contains("applies to a mixture of experts only", e.Message);
+    }
+
+    [Theory]
     [InlineData("dtype", "int8", "not a dtype")]
     [InlineData("dtype", "fp16", "loss scaling")]
     [InlineData("device", "tpu", "not a device")]

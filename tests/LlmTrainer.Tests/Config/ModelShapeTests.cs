@@ -1,9 +1,38 @@
 using LlmTrainer.Config;
+using LlmTrainer.Model;
+using LlmTrainer.Training;
 
 namespace LlmTrainer.Tests.Config;
 
+[Collection("torch")]
 public sealed class ModelShapeTests
 {
+    public static TheoryData<string> BuiltinNames() => new(BuiltinConfigs.Names);
+
+    /// <summary>
+    /// The count ModelShape gives (printed at start, used for MFU and the FLOP estimate) is the built model's real one.
+    /// Configs over 150M parameters are built with 2 layers and a 512-token vocabulary, their own width, heads, MLP and
+    /// experts: the per-layer count is what differs between configs, the rest is the same formula at any size.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BuiltinNames))]
+    public void The_parameter_count_of_every_built_in_config_is_the_built_model_s(string name)
+    {
+        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
+        if (config.VocabSize == 0) config = config with { VocabSize = 2048 };
+        if (ModelShape.From(config).TotalParameters > 150_000_000) config = config with { NLayer = 2, VocabSize = 512 };
+        var shape = ModelShape.From(config);
+        using var model = new Llama(Trainer.ToModelConfig(config));
+        Assert.Equal(shape.TotalParameters, model.num_parameters());
+
+        // Active: the total less the experts a token skips, counted from the model's own tensors.
+        var parameters = model.named_parameters().ToList();
+        long expert = parameters.Where(p => p.name.StartsWith("model.layers.0.block_sparse_moe.experts.0.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
+        long skipped = config.IsMoe ? (long)config.NLayer * (config.NExperts - config.ExpertsPerToken) * expert : 0;
+        Assert.Equal(shape.ActiveParameters, model.num_parameters() - skipped);
+        Assert.Equal(config.IsMoe, shape.IsMoe);
+    }
+
     [Theory]
     [InlineData(288, 32, 768)]    // llama2.c 15M
     [InlineData(512, 32, 1376)]   // 1365 rounded up
@@ -43,6 +72,8 @@ public sealed class ModelShapeTests
         long expert = 3 * 8 * 12, router = 8 * 4;
         Assert.Equal(dense.TotalParameters + 2 * (router + 3 * expert), moe.TotalParameters);
         Assert.Equal(dense.TotalParameters + 2 * (router + expert), moe.ActiveParameters);
+        // The FLOP estimate (and so MFU) counts the parameters a token passes through, not the idle experts.
+        Assert.Equal(dense.TrainingFlopsPerToken() + 6.0 * 2 * (router + expert), moe.TrainingFlopsPerToken());
     }
 
     [Fact]

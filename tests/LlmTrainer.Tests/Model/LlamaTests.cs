@@ -19,11 +19,11 @@ public sealed class LlamaTests
         c.GetProperty("n_head").GetInt32(), c.GetProperty("n_kv_head").GetInt32(), c.GetProperty("ffn_hidden").GetInt32(),
         c.GetProperty("block_size").GetInt32(), c.GetProperty("norm_eps").GetDouble(), c.GetProperty("rope_theta").GetDouble());
 
-    private static Tensor Floats(JsonElement e, Device? device = null) => torch.tensor(
+    internal static Tensor Floats(JsonElement e, Device? device = null) => torch.tensor(
         e.GetProperty("data").EnumerateArray().Select(x => (float)x.GetDouble()).ToArray(),
         e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(), device);
 
-    private static Tensor Ids(JsonElement rows, Device? device = null) =>
+    internal static Tensor Ids(JsonElement rows, Device? device = null) =>
         torch.tensor(rows.EnumerateArray().SelectMany(r => r.EnumerateArray().Select(x => x.GetInt64())).ToArray(),
                      [rows.GetArrayLength(), rows[0].GetArrayLength()], device);
 

@@ -6,10 +6,11 @@ namespace LlmTrainer.Tests.Sampling;
 [Collection("torch")]
 public sealed class KvCacheTests
 {
-    private static Llama Model(int nHead, int nKvHead, bool tied = false, int block = 16, long seed = 7, Device? device = null)
+    private static Llama Model(int nHead, int nKvHead, bool tied = false, int block = 16, long seed = 7, Device? device = null, int experts = 0)
     {
         torch.manual_seed(seed);
-        var model = new Llama(new LlamaConfig(61, 32, 2, nHead, nKvHead, 48, block, TieEmbeddings: tied), device);
+        var model = new Llama(new LlamaConfig(61, 32, 2, nHead, nKvHead, 48, block, TieEmbeddings: tied, NExperts: experts, ExpertsPerToken: 2,
+            MoeCapacityFactor: experts > 0 ? 0.5 : 0), device); // a capacity that would drop tokens in training, not here
         model.eval();
         return model;
     }
@@ -17,15 +18,16 @@ public sealed class KvCacheTests
     private static double MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
     [Theory]
-    [InlineData(4, 2, false)] // grouped KV heads
-    [InlineData(4, 1, true)]  // multi-query, tied embeddings
-    [InlineData(4, 4, false)] // multi-head
+    [InlineData(4, 2, false, 0)] // grouped KV heads
+    [InlineData(4, 1, true, 0)]  // multi-query, tied embeddings
+    [InlineData(4, 4, false, 0)] // multi-head
+    [InlineData(4, 2, false, 4)] // a mixture of experts: a token's experts do not depend on the others in its batch
     [Trait(TestDevice.Trait, TestDevice.Any)]
-    public void Cached_logits_equal_full_recomputation_at_every_position(int nHead, int nKvHead, bool tied)
+    public void Cached_logits_equal_full_recomputation_at_every_position(int nHead, int nKvHead, bool tied, int experts)
     {
         var device = TestDevice.Current;
         double tol = TestDevice.Tolerance(1e-5, 1e-4);
-        using var model = Model(nHead, nKvHead, tied, device: device);
+        using var model = Model(nHead, nKvHead, tied, device: device, experts: experts);
         using var scope = torch.NewDisposeScope();
         using var _ = torch.inference_mode();
         var idx = torch.randint(0, 61, [3, 14]).to(device);
@@ -68,10 +70,12 @@ public sealed class KvCacheTests
         Assert.True(model.forward(idx, null).equal(before));
     }
 
-    [Fact]
-    public void Reordering_the_cache_moves_rows_as_beam_search_needs()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public void Reordering_the_cache_moves_rows_as_beam_search_needs(int experts)
     {
-        using var model = Model(4, 2);
+        using var model = Model(4, 2, experts: experts);
         using var scope = torch.NewDisposeScope();
         using var _ = torch.inference_mode();
         var idx = torch.randint(0, 61, [2, 8]);

@@ -143,6 +143,65 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
             Assert.True(Math.Abs(x - y) < 1e-4, $"loss {x} with checkpointing, {y} without");
     }
 
+    private static List<System.Text.Json.JsonElement> Events(string runDir, string name) =>
+        MetricsLog.Read(Path.Combine(runDir, MetricsLog.FileName)).Where(e => e.GetProperty("event").GetString() == name).ToList();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_moe_run_resumed_at_step_ten_equals_twenty_steps_straight_bit_for_bit(bool activationCheckpointing)
+    {
+        var tag = activationCheckpointing ? "ckpt" : "plain";
+        var straight = Path.Combine(dataset.Root, $"moe-{tag}-straight");
+        var split = Path.Combine(dataset.Root, $"moe-{tag}-split");
+        string[] moe =
+        [
+            "--n_experts", "4", "--experts_per_token", "2", "--moe_z_loss_coef", "0.001", "--moe_capacity_factor", "1.25",
+            "--activation_checkpointing", activationCheckpointing ? "true" : "false",
+        ];
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long handles = Tensor.LiveHandleCount, leaked = Tensor.LeakedCount;
+        Train(Config(straight, 20, moe), straight);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(handles, Tensor.LiveHandleCount);
+        Assert.Equal(leaked, Tensor.LeakedCount);
+        Train(Config(split, 10, moe), split);
+        Train(Config(split, 20, moe), split, resume: true);
+
+        Assert.Equal(20, Losses(straight).Count);
+        Assert.Equal(Losses(straight), Losses(split));
+        double[] Router(string dir, string key) => Events(dir, "train").Select(e => e.GetProperty(key).GetDouble()).ToArray();
+        Assert.Equal(Router(straight, "aux_loss"), Router(split, "aux_loss"));
+        Assert.Equal(Router(straight, "z_loss"), Router(split, "z_loss"));
+        Assert.All(Router(straight, "aux_loss"), aux => Assert.InRange(aux, 1.0, 2.0)); // 1 is a perfect balance
+        Assert.True(Events(straight, "train").Sum(e => e.GetProperty("dropped_tokens").GetInt64()) > 0, "capacity 1.25 should drop some tokens");
+        using var scope = torch.NewDisposeScope();
+        var wa = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(straight, "checkpoints", "latest", "model.safetensors"));
+        var wb = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(split, "checkpoints", "latest", "model.safetensors"));
+        Assert.Contains("model.layers.1.block_sparse_moe.experts.3.w2.weight", wa.Keys);
+        foreach (var (name, t) in wa) Assert.True(t.equal(wb[name]), $"{name} differs after resume");
+
+        var eval = Events(straight, "eval")[^1];
+        var load = eval.GetProperty("expert_load").EnumerateArray().Select(l => l.EnumerateArray().Select(s => s.GetDouble()).ToArray()).ToArray();
+        Assert.Equal(2, load.Length);
+        Assert.All(load, layer => Assert.Equal(1.0, layer.Sum(), 4));
+        Assert.Equal(load.Max(l => l.Max() / l.Average()), eval.GetProperty("expert_balance").GetDouble(), 4);
+    }
+
+    [Fact]
+    public void A_moe_run_logs_its_router_losses_apart_from_the_loss()
+    {
+        var dir = Path.Combine(dataset.Root, "moe-log");
+        var lines = new LinesProgress();
+        Train(Config(dir, 5, "--n_experts", "4", "--eval_interval", "100"), dir, progress: lines);
+        Assert.Contains(lines.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^step 5/5 \| loss \d+\.\d+ \| aux \d+\.\d+ \| z \d+\.\d+ \| lr"));
+        Assert.Contains(lines.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"val loss \d+\.\d+, expert balance \d+\.\d+ \(max/mean load\)"));
+        Assert.DoesNotContain(lines.Lines, l => l.Contains("dropped", StringComparison.Ordinal)); // no capacity factor: nothing dropped
+        Assert.All(Events(dir, "train"), e => Assert.False(e.TryGetProperty("dropped_tokens", out _)));
+    }
+
     /// <summary>On the test device: bfloat16 autocast on a GPU that has it, float32 elsewhere.</summary>
     [Fact]
     [Trait(TestDevice.Trait, TestDevice.Any)]
@@ -220,6 +279,22 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         Assert.NotEqual("", step);
         Assert.Contains($"diverged at step {step}:", e2.Message);
         Assert.False(Directory.Exists(Path.Combine(seldom, "checkpoints", "latest")), "a diverged run must not save its weights");
+    }
+
+    [Fact]
+    public void Config_hashes_of_dense_models_are_those_checkpoints_were_written_with_before_moe_existed()
+    {
+        // Values computed before the MoE fields joined the model config: older checkpoints still resume and load.
+        Assert.Equal("1e2c5bb2bb5d1269", Trainer.ConfigHash(new TrainConfig { VocabSize = 2048 }));
+        Assert.Equal("7de915a9895f18c4", Trainer.ConfigHash(new TrainConfig
+        {
+            VocabSize = 300, DModel = 32, NLayer = 2, NHead = 4, NKvHead = 2, Dropout = 0.1, TieEmbeddings = false, NormEps = 1e-6, RopeTheta = 500000,
+        }));
+        var moe = new TrainConfig { VocabSize = 2048, NExperts = 4 };
+        Assert.NotEqual(Trainer.ConfigHash(moe with { NExperts = 0 }), Trainer.ConfigHash(moe));
+        Assert.NotEqual(Trainer.ConfigHash(moe), Trainer.ConfigHash(moe with { ExpertsPerToken = 1 }));
+        // Dropping tokens is training's business, like dropout: a checkpoint resumes with another capacity factor.
+        Assert.Equal(Trainer.ConfigHash(moe), Trainer.ConfigHash(moe with { MoeCapacityFactor = 1.25, Dropout = 0.1 }));
     }
 
     [Fact]

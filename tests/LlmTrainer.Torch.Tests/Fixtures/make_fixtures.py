@@ -129,6 +129,11 @@ def sdpa_ref(q, k, v, causal, rep):
 case("sdpa_causal", {"q": det([2, 2, 5, 4]), "k": det([2, 2, 5, 4], 1.0), "v": det([2, 2, 5, 4], 2.0)}, lambda q, k, v: sdpa_ref(q, k, v, True, 1))
 case("sdpa_gqa", {"q": det([1, 4, 5, 4]), "k": det([1, 2, 5, 4], 1.0), "v": det([1, 2, 5, 4], 2.0)}, lambda q, k, v: sdpa_ref(q, k, v, True, 2))
 case("sdpa_full", {"q": det([1, 2, 3, 4]), "k": det([1, 2, 6, 4], 1.0), "v": det([1, 2, 6, 4], 2.0)}, lambda q, k, v: sdpa_ref(q, k, v, False, 1))
+# Scatter-add with a repeated index (rows 1 and 3 land on row 0), as a mixture of experts brings outputs back to tokens.
+aidx = torch.tensor([2, 0, 4, 0], dtype=torch.int64)
+case("index_add", {"a": det([5, 3]), "src": det([4, 3], 1.0)}, lambda a, src, idx: a.index_add(0, idx, src, alpha=0.5), int_inputs={"idx": aidx})
+bins = torch.tensor([3, 1, 3, 0, 3, 1], dtype=torch.int64)
+case("bincount", {"w": det([6], 0.2)}, lambda w, idx: idx.bincount(w, minlength=6), grad=False, int_inputs={"idx": bins})
 case("topk_values", {"a": det([3, 6])}, lambda a: a.topk(3, -1)[0])
 case("sort_values", {"a": det([3, 6])}, lambda a: a.sort(-1, descending=True)[0])
 

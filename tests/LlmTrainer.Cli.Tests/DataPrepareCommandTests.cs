@@ -64,6 +64,32 @@ public sealed class DataPrepareCommandTests : IDisposable
     }
 
     [Fact]
+    public void Prepare_TruncatedGzip_IsAnError_AndSkipBadCountsIt()
+    {
+        string whole = Path_("whole.jsonl.gz");
+        using (var file = File.Create(whole))
+        using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Optimal))
+        {
+            var lines = string.Concat(new SyntheticStories(3).Stories(200).Select(s => JsonSerializer.Serialize(new { text = s }) + "\n"));
+            gz.Write(System.Text.Encoding.UTF8.GetBytes(lines));
+        }
+        byte[] bytes = File.ReadAllBytes(whole);
+        string cut = Path_("cut.jsonl.gz");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length * 2 / 3)]);
+
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", cut, "--out", Path_("out"), "--vocab-size", "300");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {cut}: ", stderr);
+        Assert.Contains("truncated", stderr);
+        Assert.False(Directory.Exists(Path_("out")));
+
+        var skipped = DataCommandTests.Run("prepare", "--input", cut, "--out", Path_("out"), "--vocab-size", "300", "--skip-bad");
+        Assert.True(skipped.Exit == 0, skipped.Err);
+        Assert.Contains("truncated", skipped.Err);
+        Assert.Contains("1 bad records skipped", skipped.Out);
+    }
+
+    [Fact]
     public void Prepare_NeedsATokenizerOrAVocabularySize()
     {
         File.WriteAllText(Path_("s.txt"), "a story");

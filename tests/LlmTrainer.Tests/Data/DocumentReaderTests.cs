@@ -207,6 +207,51 @@ public sealed class DocumentReaderTests : IDisposable
         Assert.Contains("cannot read file", e.Message);
     }
 
+    private string TruncatedJsonlGzip(string name, out int documents)
+    {
+        documents = 200;
+        var lines = string.Concat(Enumerable.Range(0, documents).Select(i => $"{{\"text\": \"document {i}: {new string((char)('a' + i % 26), 40 + i % 50)}\"}}\n"));
+        byte[] whole = File.ReadAllBytes(_dir.WriteGzip(name + ".whole.gz", lines));
+        string path = _dir.File(name);
+        File.WriteAllBytes(path, whole[..(whole.Length * 2 / 3)]);
+        return path;
+    }
+
+    [Fact]
+    public void TruncatedGzip_IsAnErrorNamingTheFile()
+    {
+        string path = TruncatedJsonlGzip("cut.jsonl.gz", out _);
+        var e = Assert.Throws<LlmTrainerException>(() => ReadAll(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("truncated", e.Message);
+        Assert.Contains("--skip-bad", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedGzip_WithSkipBad_KeepsWhatWasReadAndCountsIt()
+    {
+        string path = TruncatedJsonlGzip("cut.jsonl.gz", out int all);
+        var progress = new RecordingProgress();
+        var reader = new DocumentReader([path], new ReadOptions(SkipBad: true), progress);
+        int read = reader.Read().Count();
+        Assert.InRange(read, 1, all - 1);
+        Assert.Equal(1, reader.SkippedRecords);
+        Assert.Contains(progress.Warnings, w => w.Contains(path) && w.Contains("truncated"));
+    }
+
+    [Fact]
+    public void ConcatenatedGzipMembers_AreOneCompleteFile()
+    {
+        byte[] a = File.ReadAllBytes(_dir.WriteGzip("a.gz", "{\"text\": \"one\"}\n"));
+        byte[] b = File.ReadAllBytes(_dir.WriteGzip("b.gz", string.Concat(Enumerable.Repeat("{\"text\": \"two\"}\n", 300))));
+        string path = _dir.File("ab.jsonl.gz");
+        File.WriteAllBytes(path, [.. a, .. b]);
+        Assert.Equal(301, ReadAll(path).Count);
+        // Cut inside the second member: still caught by the member walk.
+        File.WriteAllBytes(path, [.. a, .. b[..(b.Length - 9)]]);
+        Assert.Contains("truncated", Assert.Throws<LlmTrainerException>(() => ReadAll(path)).Message);
+    }
+
     [Fact]
     public void AutoDetection_SniffsFilesWithoutKnownExtension()
     {

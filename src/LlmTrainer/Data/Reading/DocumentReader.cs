@@ -67,7 +67,7 @@ public sealed class DocumentReader
                         continue;
                     }
                     file.Position = 0;
-                    using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+                    using Stream stream = gzip ? new CheckedGzipStream(file) : file;
                     string field = _options.TextField ?? format.DefaultTextField();
                     IEnumerable<Document> documentsOfFile = format switch
                     {

@@ -90,6 +90,25 @@ public sealed class DataPrepareCommandTests : IDisposable
     }
 
     [Fact]
+    public void Prepare_ABinaryFile_IsRefused_AndInvalidUtf8IsCountedInTheSummary()
+    {
+        string binary = Path_("ls");
+        File.Copy(File.Exists("/bin/ls") ? "/bin/ls" : typeof(DataPrepareCommandTests).Assembly.Location, binary);
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", binary, "--out", Path_("out"), "--vocab-size", "300");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {binary}: not a text file", stderr);
+        Assert.False(Directory.Exists(Path_("out")));
+
+        string text = Path_("s.txt");
+        Assert.Equal(0, DataCommandTests.Run("data", "synth", "--out", text, "--stories", "100").Exit);
+        File.AppendAllBytes(text, [.. "<|endoftext|>\nna"u8, 0xEF, .. "ve\n"u8]);
+        var ok = DataCommandTests.Run("prepare", "--input", text, binary, "--out", Path_("out"), "--vocab-size", "300", "--skip-bad");
+        Assert.True(ok.Exit == 0, ok.Err);
+        Assert.Contains("not a text file", ok.Err);
+        Assert.Contains("1 bad records skipped, 1 invalid UTF-8 sequences replaced", ok.Out);
+    }
+
+    [Fact]
     public void Prepare_NeedsATokenizerOrAVocabularySize()
     {
         File.WriteAllText(Path_("s.txt"), "a story");

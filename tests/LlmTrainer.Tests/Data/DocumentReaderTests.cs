@@ -253,6 +253,64 @@ public sealed class DocumentReaderTests : IDisposable
     }
 
     [Fact]
+    public void BinaryFile_IsRefusedNamingTheFile_OrSkippedAndCounted()
+    {
+        string path = _dir.File("program");
+        var random = new Random(5);
+        byte[] bytes = new byte[20_000];
+        random.NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<LlmTrainerException>(() => ReadAll(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("not a text file", e.Message);
+
+        string good = _dir.Write("good.txt", "a story");
+        var progress = new RecordingProgress();
+        var reader = new DocumentReader([path, good], new ReadOptions(SkipBad: true), progress);
+        Assert.Equal(["a story"], reader.Read().Select(d => d.Text));
+        Assert.Equal(1, reader.SkippedRecords);
+        Assert.Contains(progress.Warnings, w => w.Contains(path) && w.Contains("not a text file"));
+    }
+
+    [Fact]
+    public void MostlyInvalidUtf8WithoutNuls_IsRefused_EvenWithATextExtension()
+    {
+        byte[] bytes = Enumerable.Range(0, 3000).Select(i => (byte)(i % 2 == 0 ? 0xE9 : 'a')).ToArray();
+        string path = _dir.File("latin.txt");
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("not valid UTF-8", Assert.Throws<LlmTrainerException>(() => ReadAll(path)).Message);
+        string gz = _dir.File("nul.jsonl.gz");
+        using (var file = File.Create(gz))
+        using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            zip.Write("{\"text\": \"a\0b\"}\n"u8);
+        Assert.Contains("NUL bytes", Assert.Throws<LlmTrainerException>(() => ReadAll(gz)).Message);
+    }
+
+    [Fact]
+    public void StrayInvalidUtf8_IsReplacedAndCountedOverTheWholeInput()
+    {
+        // Valid text first, so the sniffed block is clean; the bad bytes come later, in every format.
+        var text = new List<byte>();
+        text.AddRange(Encoding.UTF8.GetBytes(new string('x', 5000) + "\n<|endoftext|>\ncaf"));
+        text.AddRange([0xE9, (byte)' ', 0xFF, 0xFE, (byte)'!']);
+        string txt = _dir.File("a.txt");
+        File.WriteAllBytes(txt, text.ToArray());
+        var reader = new DocumentReader([txt]);
+        var docs = reader.Read().ToList();
+        Assert.Equal("caf\uFFFD \uFFFD\uFFFD!", docs[1].Text);
+        Assert.Equal(3, reader.InvalidUtf8Sequences);
+
+        byte[] jsonl = [.. "{\"text\": \"ok\"}\n{\"text\": \"caf"u8, 0xE9, .. "\"}\n"u8];
+        string jsonlPath = _dir.File("b.jsonl");
+        File.WriteAllBytes(jsonlPath, jsonl);
+        string jsonPath = _dir.File("c.json");
+        File.WriteAllBytes(jsonPath, [.. "[{\"story\": \"x"u8, 0xC3, .. "\"}]"u8]);
+        reader = new DocumentReader([jsonlPath, jsonPath]);
+        Assert.Equal(["ok", "caf\uFFFD", "x\uFFFD"], reader.Read().Select(d => d.Text));
+        Assert.Equal(2, reader.InvalidUtf8Sequences);
+    }
+
+    [Fact]
     public void AutoDetection_SniffsFilesWithoutKnownExtension()
     {
         Assert.Equal(["a", "b"], ReadAll(_dir.Write("x.data", "  [{\"story\": \"a\"}, {\"story\": \"b\"}]")).Select(d => d.Text));

@@ -64,6 +64,51 @@ public sealed class DataPrepareCommandTests : IDisposable
     }
 
     [Fact]
+    public void Prepare_TruncatedGzip_IsAnError_AndSkipBadCountsIt()
+    {
+        string whole = Path_("whole.jsonl.gz");
+        using (var file = File.Create(whole))
+        using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Optimal))
+        {
+            var lines = string.Concat(new SyntheticStories(3).Stories(200).Select(s => JsonSerializer.Serialize(new { text = s }) + "\n"));
+            gz.Write(System.Text.Encoding.UTF8.GetBytes(lines));
+        }
+        byte[] bytes = File.ReadAllBytes(whole);
+        string cut = Path_("cut.jsonl.gz");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length * 2 / 3)]);
+
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", cut, "--out", Path_("out"), "--vocab-size", "300");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {cut}: ", stderr);
+        Assert.Contains("truncated", stderr);
+        Assert.False(Directory.Exists(Path_("out")));
+
+        var skipped = DataCommandTests.Run("prepare", "--input", cut, "--out", Path_("out"), "--vocab-size", "300", "--skip-bad");
+        Assert.True(skipped.Exit == 0, skipped.Err);
+        Assert.Contains("truncated", skipped.Err);
+        Assert.Contains("1 bad records skipped", skipped.Out);
+    }
+
+    [Fact]
+    public void Prepare_ABinaryFile_IsRefused_AndInvalidUtf8IsCountedInTheSummary()
+    {
+        string binary = Path_("ls");
+        File.Copy(File.Exists("/bin/ls") ? "/bin/ls" : typeof(DataPrepareCommandTests).Assembly.Location, binary);
+        var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", binary, "--out", Path_("out"), "--vocab-size", "300");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {binary}: not a text file", stderr);
+        Assert.False(Directory.Exists(Path_("out")));
+
+        string text = Path_("s.txt");
+        Assert.Equal(0, DataCommandTests.Run("data", "synth", "--out", text, "--stories", "100").Exit);
+        File.AppendAllBytes(text, [.. "<|endoftext|>\nna"u8, 0xEF, .. "ve\n"u8]);
+        var ok = DataCommandTests.Run("prepare", "--input", text, binary, "--out", Path_("out"), "--vocab-size", "300", "--skip-bad");
+        Assert.True(ok.Exit == 0, ok.Err);
+        Assert.Contains("not a text file", ok.Err);
+        Assert.Contains("1 bad records skipped, 1 invalid UTF-8 sequences replaced", ok.Out);
+    }
+
+    [Fact]
     public void Prepare_NeedsATokenizerOrAVocabularySize()
     {
         File.WriteAllText(Path_("s.txt"), "a story");

@@ -134,6 +134,20 @@ public sealed class SampleCommandTests(TrainedRunFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void A_file_given_as_the_checkpoint_is_not_a_checkpoint_rather_than_missing()
+    {
+        string file = Path.Combine(fixture.Root, "not-a-checkpoint.bin");
+        File.WriteAllBytes(file, [0x7F, (byte)'E', (byte)'L', (byte)'F', 0, 1, 2]);
+        foreach (var command in new[] { "sample", "eval" })
+        {
+            var (code, _, stderr) = CliRunner.Run(command, "--checkpoint", file);
+            Assert.Equal(1, code);
+            Assert.Contains($"error: '{file}' is a file, not a checkpoint", stderr);
+            Assert.DoesNotContain("does not exist", stderr);
+        }
+    }
+
+    [Fact]
     public void Without_a_checkpoint_it_uses_the_newest_run_or_says_there_is_none()
     {
         var empty = Path.Combine(fixture.Root, "empty-cwd");

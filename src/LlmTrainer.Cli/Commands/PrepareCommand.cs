@@ -26,7 +26,7 @@ internal static class PrepareCommand
             DefaultValueFactory = _ => PrepareOptions.DefaultValFraction,
         };
         var dedup = new Option<bool>("--dedup") { Description = "Drop documents whose text (ignoring whitespace differences) was seen before" };
-        var skipBad = new Option<bool>("--skip-bad") { Description = "Skip malformed records and unreadable files with a warning instead of stopping" };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "Skip malformed records, unreadable, truncated and binary files with a warning instead of stopping" };
         var shardTokens = new Option<long>("--shard-tokens") { Description = "Tokens per shard file", DefaultValueFactory = _ => PrepareOptions.DefaultShardTokens };
         var threads = new Option<int>("--threads") { Description = "Encoding threads (0: every core)", DefaultValueFactory = _ => 0 };
         var command = new Command("prepare", "Tokenize text into train/val token shards for training")
@@ -73,7 +73,8 @@ internal static class PrepareCommand
     {
         o.WriteLine($"prepared {s.OutputDirectory} in {s.Elapsed.TotalSeconds:0.0} s (encoding {s.EncodeElapsed.TotalSeconds:0.0} s, {s.MegabytesPerSecond:0.0} MB/s of input)");
         o.WriteLine($"  tokenizer  {s.TokenizerFile} ({(s.TokenizerTrained ? "trained" : "given")}, vocabulary {s.VocabSize}, hash {s.TokenizerHash[..16]})");
-        o.WriteLine($"  input      {s.InputBytes / 1e6:0.0} MB, {s.DocumentsRead} documents, {s.DuplicatesRemoved} duplicates removed, {s.SkippedRecords} bad records skipped");
+        o.WriteLine($"  input      {s.InputBytes / 1e6:0.0} MB, {s.DocumentsRead} documents, {s.DuplicatesRemoved} duplicates removed, {s.SkippedRecords} bad records skipped" +
+            (s.InvalidUtf8Replaced > 0 ? $", {s.InvalidUtf8Replaced} invalid UTF-8 sequences replaced with U+FFFD" : ""));
         o.WriteLine($"  train      {s.Train.Documents} documents, {s.Train.Tokens} tokens in {s.Train.Shards} shard(s) of {s.DType.Name()}");
         o.WriteLine($"  val        {s.Val.Documents} documents, {s.Val.Tokens} tokens in {s.Val.Shards} shard(s)");
     }

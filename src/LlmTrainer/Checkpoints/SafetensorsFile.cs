@@ -125,6 +125,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     private static (IReadOnlyList<SafetensorsTensor>, IReadOnlyDictionary<string, string>) ParseHeader(string path, ReadOnlySpan<byte> header, long dataLength)
     {
+        // JsonDocument does not check the UTF-8 of strings; a bad byte would only fail later, where it is read.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw Corrupt(path, "has a header that is not valid UTF-8; the file is corrupt or not safetensors.");
         JsonDocument document;
         try
         {

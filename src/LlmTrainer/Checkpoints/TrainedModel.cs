@@ -61,6 +61,16 @@ public sealed class TrainedModel : IDisposable
             return (path, $"using the {slot} checkpoint of run {run.Path}");
         }
 
+        if (File.Exists(checkpoint))
+        {
+            // A file inside a checkpoint (state.json, model.safetensors): its directory is what was meant.
+            string? parent = Path.GetDirectoryName(Path.GetFullPath(checkpoint));
+            string hint = parent is not null && File.Exists(Path.Combine(parent, CheckpointState.FileName))
+                ? $"give its directory, {parent}"
+                : "give a run directory (runs/NAME) or a checkpoint directory in it (runs/NAME/checkpoints/best)";
+            throw new LlmTrainerException(
+                $"'{checkpoint}' is a file, not a checkpoint: a checkpoint is a directory holding {CheckpointState.FileName}; {hint}.");
+        }
         throw new LlmTrainerException(
             Directory.Exists(checkpoint)
                 ? $"'{checkpoint}' is neither a checkpoint (no {CheckpointState.FileName}) nor a run directory (no {RunDirectory.ConfigFileName}); give runs/NAME or runs/NAME/checkpoints/best."

@@ -47,6 +47,9 @@ public sealed record SamplingOptions
     /// Throws <see cref="LlmTrainerException"/> naming the first option whose value cannot work. Options are named by
     /// their snake_case keys (top_p…) unless <paramref name="name"/> says how the caller calls them (a CLI: --top-p).
     /// </summary>
+    /// <summary>Most beams a search may keep: they all decode together.</summary>
+    public const int MaxBeams = 64;
+
     public void Validate(Func<string, string>? name = null)
     {
         string N(string key) => name?.Invoke(key) ?? key;
@@ -57,6 +60,8 @@ public sealed record SamplingOptions
         if (!double.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0)
             throw Bad($"{N("repetition_penalty")} must be positive (1 = off, 1.1–1.3 is typical); got {RepetitionPenalty}.");
         if (Beams < 1) throw Bad($"{N("beams")} must be at least 1; got {Beams}.");
+        // Every beam is a row of the KV cache for the whole search; samples, in contrast, run in batches.
+        if (Beams > MaxBeams) throw Bad($"{N("beams")} must be at most {MaxBeams} (each beam holds its own KV cache); got {Beams}.");
         if (!double.IsFinite(LengthPenalty)) throw Bad($"{N("length_penalty")} must be a finite number; got {LengthPenalty}.");
         if (NumSamples < 1) throw Bad($"{N("num_samples")} must be at least 1; got {NumSamples}.");
         if (Beams > 1 && (TopK is not null || TopP is not null))

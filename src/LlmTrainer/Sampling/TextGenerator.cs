@@ -9,7 +9,7 @@ namespace LlmTrainer.Sampling;
 
 /// <summary>
 /// Continues prompts: prefills the prompt, then decodes token by token (the model keeps its KV cache between steps),
-/// all samples of a prompt as one batch. A sample ends at the end-of-text token, a stop string or max_new_tokens.
+/// the samples of a prompt as one batch (at most <see cref="MaxBatchRows"/> rows at a time). A sample ends at the end-of-text token, a stop string or max_new_tokens.
 /// Text is streamed as it is generated, whole characters only (<see cref="StreamingDecoder"/>). Every step runs in
 /// its own dispose scope under inference mode. Sampling draws from a generator seeded with the options' seed, on the
 /// CPU, so the same seed gives the same text on any device. One generation at a time per instance.
@@ -68,10 +68,38 @@ public sealed class TextGenerator
         }
     }
 
+    /// <summary>
+    /// Most samples decoded together: the KV cache and the logits grow with the rows, so a large num_samples runs as
+    /// a sequence of batches of this size (one random generator throughout, so a seed still fixes every sample).
+    /// </summary>
+    public const int MaxBatchRows = 64;
+
     private (IReadOnlyList<GeneratedSample>, int) Sample(int[] prompt, bool promptIsStart, SamplingOptions options, long seed,
                                                         Action<int, string>? onText, CancellationToken cancellation)
     {
-        int rows = options.NumSamples;
+        using var generator = new Generator(seed);
+        var samples = new List<GeneratedSample>(Math.Min(options.NumSamples, 1 << 16));
+        int generated = 0;
+        for (int first = 0; first < options.NumSamples; first += MaxBatchRows)
+        {
+            if (first > 0)
+            {
+                if (cancellation.IsCancellationRequested) break;
+                model.Reset();
+            }
+            int rows = Math.Min(MaxBatchRows, options.NumSamples - first);
+            int offset = first;
+            var (batch, tokens) = SampleBatch(prompt, promptIsStart, options, rows, generator,
+                onText is null ? null : (row, text) => onText(offset + row, text), cancellation);
+            samples.AddRange(batch);
+            generated += tokens;
+        }
+        return (samples, generated);
+    }
+
+    private (IReadOnlyList<GeneratedSample>, int) SampleBatch(int[] prompt, bool promptIsStart, SamplingOptions options, int rows,
+                                                             Generator generator, Action<int, string>? onText, CancellationToken cancellation)
+    {
         int vocab = Math.Min(tokenizer.VocabSize, model.VocabSize);
         var decoders = Enumerable.Range(0, rows).Select(_ => tokenizer.CreateStreamingDecoder()).ToArray();
         var filters = Enumerable.Range(0, rows).Select(_ => new StopStringFilter(options.Stop)).ToArray();
@@ -95,7 +123,6 @@ public sealed class TextGenerator
             Emit(row, filters[row].Flush());
         }
 
-        using var generator = new Generator(seed);
         Tensor? logits = null, seen = null;
         try
         {

@@ -17,10 +17,14 @@ internal static class Gpt2Files
         var byText = new Dictionary<string, int>(StringComparer.Ordinal);
         var specials = new Dictionary<string, int>(StringComparer.Ordinal);
         var tokens = new List<byte[]?>();
+        int entries = doc.RootElement.GetPropertyCount();
         foreach (var entry in doc.RootElement.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw new LlmTrainerException($"{where}: entry '{entry.Name}' has no valid id");
+            // An id far beyond the entries is corrupt, and must not size the token table.
+            if (id >= entries + Tokenizer.MaxIdGap)
+                throw new LlmTrainerException($"{where}: entry '{entry.Name}' has id {id}, far beyond the {entries} entries of the file");
             byText[entry.Name] = id;
             // <|endoftext|>, and any entry that is not a ByteLevel string, cannot be a BPE token: it is special.
             var bytes = entry.Name == Tokenizer.EndOfText ? null : ByteLevel.TryDecode(entry.Name);

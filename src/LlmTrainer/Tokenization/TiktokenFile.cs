@@ -44,6 +44,9 @@ internal static class TiktokenFile
             }
             if (bytes.Length == 0)
                 throw new LlmTrainerException($"{where}, line {lineNumber}: the token is empty");
+            // Ranks are dense and in order: one far beyond the lines read is corrupt, and must not size the token table.
+            if (rank >= lineNumber + Tokenizer.MaxIdGap)
+                throw new LlmTrainerException($"{where}, line {lineNumber}: rank {rank} is far beyond the {lineNumber} lines of the file");
             while (tokens.Count <= rank)
                 tokens.Add(null);
             if (tokens[rank] is not null)

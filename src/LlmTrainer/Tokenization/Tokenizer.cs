@@ -28,6 +28,9 @@ public sealed class Tokenizer
 {
     public const string EndOfText = "<|endoftext|>";
 
+    /// <summary>The most unused ids a loaded file may leave above its tokens; beyond that an id is taken for corruption.</summary>
+    internal const int MaxIdGap = 1 << 16;
+
     private const int CacheCapacity = 1 << 18;
     private const int MaxCachedPieceChars = 64;
 
@@ -56,8 +59,13 @@ public sealed class Tokenizer
     {
         var specials = new Dictionary<string, int>(specialTokens, StringComparer.Ordinal);
         int size = tokens.Length;
-        foreach (var id in specials.Values)
+        foreach (var (text, id) in specials)
+        {
+            // Ids may leave gaps (cl100k's specials do), but one far beyond the vocabulary is corrupt and must not size the tables.
+            if (id < 0 || id >= tokens.Length + specials.Count + MaxIdGap)
+                throw new LlmTrainerException($"{source}: special token '{text}' has id {id}, far outside the vocabulary of {tokens.Length} tokens");
             size = Math.Max(size, id + 1);
+        }
         if (!specials.ContainsKey(EndOfText))
             specials[EndOfText] = size++;
 

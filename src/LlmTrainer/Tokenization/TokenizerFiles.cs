@@ -51,8 +51,11 @@ internal static class TokenizerFiles
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 256 });
+            // JsonDocument does not check the UTF-8 of strings; a bad byte would only fail later, where it is read.
+            byte[] bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+                throw new LlmTrainerException($"tokenizer file '{path}' is not valid UTF-8 text; the file is corrupt or not a tokenizer");
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256 });
         }
         catch (FileNotFoundException e)
         {

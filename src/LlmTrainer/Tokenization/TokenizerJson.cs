@@ -124,7 +124,7 @@ internal static class TokenizerJson
         {
             foreach (var token in added.EnumerateArray())
             {
-                if (!token.TryGetProperty("id", out var idEl) || !idEl.TryGetInt32(out int id) || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
+                if (token.ValueKind != JsonValueKind.Object || !token.TryGetProperty("id", out var idEl) || idEl.ValueKind != JsonValueKind.Number || !idEl.TryGetInt32(out int id) || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
                     throw new LlmTrainerException($"{where}: every entry of \"added_tokens\" needs an integer \"id\" and a string \"content\"");
                 specials[content.GetString()!] = id;
             }
@@ -135,10 +135,14 @@ internal static class TokenizerJson
             throw new LlmTrainerException($"{where}: model.vocab must be an object mapping tokens to ids");
         var byText = new Dictionary<string, int>(StringComparer.Ordinal);
         var tokens = new List<byte[]?>();
+        int vocabEntries = vocab.GetPropertyCount();
         foreach (var entry in vocab.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw new LlmTrainerException($"{where}: vocab entry '{entry.Name}' has no valid id");
+            // An id far beyond the entries is corrupt, and must not size the token table.
+            if (id >= vocabEntries + specials.Count + Tokenizer.MaxIdGap)
+                throw new LlmTrainerException($"{where}: vocab entry '{entry.Name}' has id {id}, far beyond the {vocabEntries} entries of the vocabulary");
             byText[entry.Name] = id;
             if (specialIds.Contains(id))
                 continue;

@@ -112,6 +112,18 @@ public sealed class TrainedModelTests : IDisposable
         Assert.Contains("neither a checkpoint", plain.Message);
         Assert.Contains("runs/NAME", plain.Message);
 
+        string file = dir.Combine("ls");
+        File.WriteAllBytes(file, [0x7F, (byte)'E', (byte)'L', (byte)'F', 0]);
+        var notACheckpoint = Assert.Throws<LlmTrainerException>(() => TrainedModel.Locate(file, Runs));
+        Assert.Contains($"'{file}' is a file, not a checkpoint", notACheckpoint.Message);
+        Assert.DoesNotContain("does not exist", notACheckpoint.Message);
+        Assert.Contains("runs/NAME", notACheckpoint.Message);
+
+        var run = MakeRun("with-best", 0, CheckpointStore.Best);
+        string stateFile = Path.Combine(run, "checkpoints", "best", CheckpointState.FileName);
+        var inside = Assert.Throws<LlmTrainerException>(() => TrainedModel.Locate(stateFile, Runs));
+        Assert.Contains($"give its directory, {Path.Combine(run, "checkpoints", "best")}", inside.Message);
+
         var empty = MakeRun("empty", 0);
         var noCheckpoint = Assert.Throws<LlmTrainerException>(() => TrainedModel.Locate(empty, Runs));
         Assert.Contains("has no checkpoint yet", noCheckpoint.Message);

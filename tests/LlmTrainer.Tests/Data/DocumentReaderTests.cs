@@ -207,6 +207,109 @@ public sealed class DocumentReaderTests : IDisposable
         Assert.Contains("cannot read file", e.Message);
     }
 
+    private string TruncatedJsonlGzip(string name, out int documents)
+    {
+        documents = 200;
+        var lines = string.Concat(Enumerable.Range(0, documents).Select(i => $"{{\"text\": \"document {i}: {new string((char)('a' + i % 26), 40 + i % 50)}\"}}\n"));
+        byte[] whole = File.ReadAllBytes(_dir.WriteGzip(name + ".whole.gz", lines));
+        string path = _dir.File(name);
+        File.WriteAllBytes(path, whole[..(whole.Length * 2 / 3)]);
+        return path;
+    }
+
+    [Fact]
+    public void TruncatedGzip_IsAnErrorNamingTheFile()
+    {
+        string path = TruncatedJsonlGzip("cut.jsonl.gz", out _);
+        var e = Assert.Throws<LlmTrainerException>(() => ReadAll(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("truncated", e.Message);
+        Assert.Contains("--skip-bad", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedGzip_WithSkipBad_KeepsWhatWasReadAndCountsIt()
+    {
+        string path = TruncatedJsonlGzip("cut.jsonl.gz", out int all);
+        var progress = new RecordingProgress();
+        var reader = new DocumentReader([path], new ReadOptions(SkipBad: true), progress);
+        int read = reader.Read().Count();
+        Assert.InRange(read, 1, all - 1);
+        Assert.Equal(1, reader.SkippedRecords);
+        Assert.Contains(progress.Warnings, w => w.Contains(path) && w.Contains("truncated"));
+    }
+
+    [Fact]
+    public void ConcatenatedGzipMembers_AreOneCompleteFile()
+    {
+        byte[] a = File.ReadAllBytes(_dir.WriteGzip("a.gz", "{\"text\": \"one\"}\n"));
+        byte[] b = File.ReadAllBytes(_dir.WriteGzip("b.gz", string.Concat(Enumerable.Repeat("{\"text\": \"two\"}\n", 300))));
+        string path = _dir.File("ab.jsonl.gz");
+        File.WriteAllBytes(path, [.. a, .. b]);
+        Assert.Equal(301, ReadAll(path).Count);
+        // Cut inside the second member: still caught by the member walk.
+        File.WriteAllBytes(path, [.. a, .. b[..(b.Length - 9)]]);
+        Assert.Contains("truncated", Assert.Throws<LlmTrainerException>(() => ReadAll(path)).Message);
+    }
+
+    [Fact]
+    public void BinaryFile_IsRefusedNamingTheFile_OrSkippedAndCounted()
+    {
+        string path = _dir.File("program");
+        var random = new Random(5);
+        byte[] bytes = new byte[20_000];
+        random.NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<LlmTrainerException>(() => ReadAll(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("not a text file", e.Message);
+
+        string good = _dir.Write("good.txt", "a story");
+        var progress = new RecordingProgress();
+        var reader = new DocumentReader([path, good], new ReadOptions(SkipBad: true), progress);
+        Assert.Equal(["a story"], reader.Read().Select(d => d.Text));
+        Assert.Equal(1, reader.SkippedRecords);
+        Assert.Contains(progress.Warnings, w => w.Contains(path) && w.Contains("not a text file"));
+    }
+
+    [Fact]
+    public void MostlyInvalidUtf8WithoutNuls_IsRefused_EvenWithATextExtension()
+    {
+        byte[] bytes = Enumerable.Range(0, 3000).Select(i => (byte)(i % 2 == 0 ? 0xE9 : 'a')).ToArray();
+        string path = _dir.File("latin.txt");
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("not valid UTF-8", Assert.Throws<LlmTrainerException>(() => ReadAll(path)).Message);
+        string gz = _dir.File("nul.jsonl.gz");
+        using (var file = File.Create(gz))
+        using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            zip.Write("{\"text\": \"a\0b\"}\n"u8);
+        Assert.Contains("NUL bytes", Assert.Throws<LlmTrainerException>(() => ReadAll(gz)).Message);
+    }
+
+    [Fact]
+    public void StrayInvalidUtf8_IsReplacedAndCountedOverTheWholeInput()
+    {
+        // Valid text first, so the sniffed block is clean; the bad bytes come later, in every format.
+        var text = new List<byte>();
+        text.AddRange(Encoding.UTF8.GetBytes(new string('x', 5000) + "\n<|endoftext|>\ncaf"));
+        text.AddRange([0xE9, (byte)' ', 0xFF, 0xFE, (byte)'!']);
+        string txt = _dir.File("a.txt");
+        File.WriteAllBytes(txt, text.ToArray());
+        var reader = new DocumentReader([txt]);
+        var docs = reader.Read().ToList();
+        Assert.Equal("caf\uFFFD \uFFFD\uFFFD!", docs[1].Text);
+        Assert.Equal(3, reader.InvalidUtf8Sequences);
+
+        byte[] jsonl = [.. "{\"text\": \"ok\"}\n{\"text\": \"caf"u8, 0xE9, .. "\"}\n"u8];
+        string jsonlPath = _dir.File("b.jsonl");
+        File.WriteAllBytes(jsonlPath, jsonl);
+        string jsonPath = _dir.File("c.json");
+        File.WriteAllBytes(jsonPath, [.. "[{\"story\": \"x"u8, 0xC3, .. "\"}]"u8]);
+        reader = new DocumentReader([jsonlPath, jsonPath]);
+        Assert.Equal(["ok", "caf\uFFFD", "x\uFFFD"], reader.Read().Select(d => d.Text));
+        Assert.Equal(2, reader.InvalidUtf8Sequences);
+    }
+
     [Fact]
     public void AutoDetection_SniffsFilesWithoutKnownExtension()
     {

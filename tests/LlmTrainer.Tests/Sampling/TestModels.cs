@@ -33,9 +33,13 @@ internal sealed class FunctionModel(int vocab, Func<IReadOnlyList<int>, double[]
 
     public int Starts { get; private set; }
 
+    /// <summary>The rows of every <see cref="Start"/>, in order.</summary>
+    public List<int> StartedRows { get; } = [];
+
     public Tensor Start(IReadOnlyList<int> prompt, int rows)
     {
         Starts++;
+        StartedRows.Add(rows);
         generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
         return Logits();
     }

@@ -164,4 +164,22 @@ public sealed class TextGeneratorTests
         Assert.Contains("beam search", Assert.Throws<LlmTrainerException>(() => generator.Generate("a", new SamplingOptions { Beams = 2, TopP = 0.9 })).Message);
         Assert.Contains("num_samples", Assert.Throws<LlmTrainerException>(() => generator.Generate("a", new SamplingOptions { Beams = 2, NumSamples = 3 })).Message);
     }
+
+    /// <summary>A large num_samples decodes in batches of at most MaxBatchRows rows, not as one batch that grows with it.</summary>
+    [Fact]
+    public void Many_samples_run_in_bounded_batches_with_rows_numbered_throughout()
+    {
+        var model = FunctionModel.Scripted(Tok.VocabSize, TestModels.Bytes("ab"), Tok.EndOfTextId);
+        var generator = new TextGenerator(model, Tok);
+        int n = 2 * TextGenerator.MaxBatchRows + 22;
+        var rowsSeen = new HashSet<int>();
+        var result = generator.Generate("x", new SamplingOptions { Temperature = 1, MaxNewTokens = 4, NumSamples = n, Seed = 1 },
+            (row, _) => rowsSeen.Add(row));
+        Assert.Equal([TextGenerator.MaxBatchRows, TextGenerator.MaxBatchRows, 22], model.StartedRows);
+        Assert.Equal(n, result.Samples.Count);
+        Assert.All(result.Samples, s => Assert.Equal("ab", s.Text));
+        Assert.Equal(Enumerable.Range(0, n), rowsSeen.Order());
+        Assert.Contains("at most", Assert.Throws<LlmTrainerException>(
+            () => generator.Generate("x", new SamplingOptions { Beams = SamplingOptions.MaxBeams + 1 })).Message);
+    }
 }

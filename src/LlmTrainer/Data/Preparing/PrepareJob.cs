@@ -105,7 +105,7 @@ public sealed class PrepareJob
 
             var summary = new PrepareSummary(
                 output, Path.Combine(output, tokenizerFile), tokenizer.Hash, trained, tokenizer.VocabSize, dtype,
-                reader.TotalBytes, result.DocumentsRead, result.Duplicates, reader.SkippedRecords,
+                reader.TotalBytes, result.DocumentsRead, result.Duplicates, reader.SkippedRecords, reader.InvalidUtf8Sequences,
                 new SplitSummary(result.Train.Documents, result.Train.Tokens, result.Train.Shards.Count),
                 new SplitSummary(result.Val.Documents, result.Val.Tokens, result.Val.Shards.Count),
                 clock.Elapsed,

@@ -4,6 +4,7 @@ namespace LlmTrainer.Data;
 /// <param name="TokenizerTrained">True when the tokenizer was trained on the input rather than loaded.</param>
 /// <param name="InputBytes">Size of the input files on disk.</param>
 /// <param name="DocumentsRead">Documents read, duplicates included.</param>
+/// <param name="InvalidUtf8Replaced">Invalid UTF-8 sequences in the input, each replaced with U+FFFD.</param>
 /// <param name="Elapsed">The whole job, tokenizer training included.</param>
 /// <param name="EncodeElapsed">The encoding pass alone.</param>
 public sealed record PrepareSummary(
@@ -17,6 +18,7 @@ public sealed record PrepareSummary(
     long DocumentsRead,
     long DuplicatesRemoved,
     long SkippedRecords,
+    long InvalidUtf8Replaced,
     SplitSummary Train,
     SplitSummary Val,
     TimeSpan Elapsed,

@@ -35,6 +35,9 @@ public sealed class DocumentReader
 
     public long SkippedRecords { get; private set; }
 
+    /// <summary>Invalid UTF-8 sequences replaced with U+FFFD in the latest pass.</summary>
+    public long InvalidUtf8Sequences { get; private set; }
+
     /// <summary>Per-file format and document counts of the latest complete pass.</summary>
     public IReadOnlyList<SourceMeta> Sources => _sources;
 
@@ -46,6 +49,7 @@ public sealed class DocumentReader
         Interlocked.Exchange(ref _bytesRead, 0);
         Documents = 0;
         SkippedRecords = 0;
+        InvalidUtf8Sequences = 0;
         foreach (string path in Files)
         {
             context.File = path;
@@ -60,14 +64,20 @@ public sealed class DocumentReader
                 using (file)
                 {
                     bool gzip = IsGzip(file);
-                    DocumentFormat? detected = _options.Format != DocumentFormat.Auto ? _options.Format : DetectFormat(path, file, gzip, context);
+                    byte[]? head = ReadHead(file, gzip, context, out bool complete);
+                    if (head is not null && Utf8Text.NotText(head, complete) is string notText)
+                    {
+                        context.Bad(null, $"not a text file: {notText} (a binary file, or text in another encoding? llmtrain reads UTF-8 text, JSON and JSON Lines, optionally gzip-compressed)");
+                        head = null;
+                    }
+                    DocumentFormat? detected = head is null ? null : _options.Format != DocumentFormat.Auto ? _options.Format : DetectFormat(path, head);
                     if (detected is not DocumentFormat format)
                     {
                         SkippedRecords = context.SkippedRecords;
                         continue;
                     }
                     file.Position = 0;
-                    using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+                    using Stream stream = gzip ? new CheckedGzipStream(file) : file;
                     string field = _options.TextField ?? format.DefaultTextField();
                     IEnumerable<Document> documentsOfFile = format switch
                     {
@@ -80,6 +90,7 @@ public sealed class DocumentReader
                     {
                         documents++;
                         Documents++;
+                        InvalidUtf8Sequences = context.InvalidUtf8Sequences;
                         Interlocked.Exchange(ref _bytesRead, fileStart + file.Position);
                         yield return document;
                     }
@@ -90,6 +101,7 @@ public sealed class DocumentReader
                 context.Bad(null, "no documents found (is the file empty, or in another format? --format forces one)");
             Interlocked.Exchange(ref _bytesRead, completed);
             SkippedRecords = context.SkippedRecords;
+            InvalidUtf8Sequences = context.InvalidUtf8Sequences;
         }
         if (Documents == 0)
             throw new LlmTrainerException($"No documents found in the inputs ({string.Join(", ", Files)}).");
@@ -135,15 +147,13 @@ public sealed class DocumentReader
         return n == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
     }
 
-    /// <summary>From the extension, else from the first non-blank character: '[' JSON array, '{' JSON Lines, anything else text.</summary>
-    private static DocumentFormat? DetectFormat(string path, FileStream file, bool gzip, ReadContext context)
+    /// <summary>The first bytes of the (decompressed) content; null when the file cannot be read.</summary>
+    private static byte[]? ReadHead(FileStream file, bool gzip, ReadContext context, out bool complete)
     {
-        var byName = DocumentFormats.FromFileName(path);
-        if (byName != DocumentFormat.Auto)
-            return byName;
         file.Position = 0;
-        byte[] head = new byte[4096];
+        byte[] head = new byte[Utf8Text.SniffBytes];
         int n;
+        complete = false;
         try
         {
             if (gzip)
@@ -161,7 +171,17 @@ public sealed class DocumentReader
             context.Bad(null, $"cannot read file ({e.Message})");
             return null;
         }
-        var span = head.AsSpan(0, n);
+        complete = n < head.Length;
+        return head[..n];
+    }
+
+    /// <summary>From the extension, else from the first non-blank character: '[' JSON array, '{' JSON Lines, anything else text.</summary>
+    private static DocumentFormat DetectFormat(string path, byte[] head)
+    {
+        var byName = DocumentFormats.FromFileName(path);
+        if (byName != DocumentFormat.Auto)
+            return byName;
+        var span = head.AsSpan();
         if (span.StartsWith("\uFEFF"u8))
             span = span[3..];
         int first = span.IndexOfAnyExcept(" \t\r\n"u8);

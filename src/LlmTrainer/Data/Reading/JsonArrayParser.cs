@@ -166,10 +166,12 @@ internal sealed class JsonArrayParser
                 if (_isField && !_found)
                 {
                     _found = true;
-                    if (token == JsonTokenType.String)
-                        _text = reader.GetString()!.Trim();
-                    else
+                    if (token != JsonTokenType.String)
                         Report(_line, $"field \"{_field}\" is {JsonLinesParser.Describe(token)}, not a string");
+                    else if (Utf8Text.GetString(ref reader, _context) is string value)
+                        _text = value.Trim();
+                    else
+                        Report(_line, $"field \"{_field}\" holds invalid UTF-8 inside an escape sequence");
                 }
                 _phase = Phase.InObject;
                 Skip(ref reader, Phase.InObject);

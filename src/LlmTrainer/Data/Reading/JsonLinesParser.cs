@@ -43,10 +43,12 @@ internal static class JsonLinesParser
                     if (isField && !found)
                     {
                         found = true;
-                        if (reader.TokenType == JsonTokenType.String)
-                            text = reader.GetString()!.Trim();
-                        else
+                        if (reader.TokenType != JsonTokenType.String)
                             problem = $"field \"{fieldName}\" is {Describe(reader.TokenType)}, not a string";
+                        else if (Utf8Text.GetString(ref reader, context) is string value)
+                            text = value.Trim();
+                        else
+                            problem = $"field \"{fieldName}\" holds invalid UTF-8 inside an escape sequence";
                     }
                     reader.Skip();
                 }

@@ -16,6 +16,9 @@ internal sealed class ReadContext(ReadOptions options, IProgressReporter progres
 
     public long SkippedRecords { get; private set; }
 
+    /// <summary>Invalid UTF-8 sequences replaced with U+FFFD in the documents read.</summary>
+    public long InvalidUtf8Sequences { get; set; }
+
     /// <summary>Reports a problem at <paramref name="line"/> (null: the file as a whole). Throws unless skip-bad is on.</summary>
     public void Bad(long? line, string problem)
     {

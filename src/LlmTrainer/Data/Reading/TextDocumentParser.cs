@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace LlmTrainer.Data;
 
@@ -69,7 +68,7 @@ internal static class TextDocumentParser
         if (document.WrittenCount == 0)
             return null;
         var bytes = document.WrittenSpan.Trim(" \t\r\n"u8);
-        string text = bytes.IsEmpty ? "" : Encoding.UTF8.GetString(bytes).Trim();
+        string text = bytes.IsEmpty ? "" : Utf8Text.Decode(bytes, context).Trim();
         document.ResetWrittenCount();
         return text.Length == 0 ? null : new Document(text, context.File, line);
     }

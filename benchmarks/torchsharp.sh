@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # A 15m CPU training step (batch 8 x 256, no gradient accumulation, float32, AdamW, clipping) in llmtrain and in
 # TorchSharp 0.107.0 (TorchSharp-cpu, which bundles libtorch 2.10), same model, shapes, optimizer settings and threads.
-# Sides, alternated ROUNDS times (default 3; the starting side rotates, llmtrain on the host first), each keeping its fastest round, since on a shared
-# machine other tenants only ever add time:
+# Sides, alternated ROUNDS times (default 3; the starting side rotates, llmtrain on the host first), each keeping its
+# fastest round, since on a shared machine other tenants only ever add time:
 #   llmtrain  on the host's libtorch (Debian 12: 1.13)
 #   llmtrain  on libtorch 2.x inside the Debian sid root of scripts/libtorch2.sh (the shim in artifacts/native-2x)
 #   TorchSharp                 inside the same root (benchmarks/torchsharp/, built here into artifacts/torchsharp)
+# Besides the binding, the sides differ in what they sit on: TorchSharp bundles PyTorch's official libtorch (MKL
+# statically linked), llmtrain uses Debian's (OpenBLAS); TorchSharp's AdamW is a per-parameter loop of tensor ops in C#,
+# and 0.107 has no nn.RMSNorm, so its RMSNorm is composed of tensor ops (as a TorchSharp user would write it).
+# On a loaded 2-core machine rounds of the same side can differ by 5x or more: read the "all rounds" column, and rerun
+# with more ROUNDS when a side's fastest round stands alone.
 # Usage: benchmarks/torchsharp.sh   (STEPS=5 WARMUP=2 ROUNDS=3 by default). Needs scripts/setup.sh run first, root for
-# the chroot, and the NuGet registry the first time (to restore TorchSharp-cpu, about 700 MB).
+# the chroot, and the NuGet registry the first time (TorchSharp-cpu restores every platform's libtorch: 1.2 GB).
 #
 # Why TorchSharp runs only inside the root: its native library is built against a newer libstdc++ than Debian 12's. On
 # the host, `dotnet artifacts/torchsharp/torchsharp-train-step.dll ...` aborts with
@@ -17,7 +22,8 @@
 #   ...  Failed to load native component /work/.../artifacts/torchsharp/libLibTorchSharp.so
 # and the loader's own reason, hidden by that message (`ldd artifacts/torchsharp/libLibTorchSharp.so`), is
 #   /lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by artifacts/torchsharp/libLibTorchSharp.so)
-# (Debian 12's libstdc++ stops at GLIBCXX_3.4.30.)
+# (Debian 12's libstdc++ stops at GLIBCXX_3.4.30). While trying, TorchSharp copies its native libraries from the NuGet
+# cache into artifacts/torchsharp/cpu (delete it afterwards).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -30,6 +36,7 @@ ROUNDS=${ROUNDS:-3}
 EXPECTED_PARAMETERS=15191712
 BENCH="bench train --config 15m --device cpu --batch_size 8 --grad_accum_steps 1 --steps $STEPS --warmup $WARMUP --json"
 
+command -v jq >/dev/null 2>&1 || { echo "needs jq (apt-get install jq)" >&2; exit 1; }
 [ -f artifacts/llmtrain/llmtrain.dll ] || { echo "run scripts/setup.sh first (builds llmtrain against the host's libtorch)" >&2; exit 1; }
 [ -f artifacts/native-2x/libllmtorch.so ] || bash scripts/libtorch2.sh build
 echo "building benchmarks/torchsharp (restores TorchSharp-cpu 0.107.0 the first time)" >&2

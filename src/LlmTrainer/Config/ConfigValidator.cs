@@ -70,6 +70,21 @@ public static class ConfigValidator
         NonNegative("cooldown_iters", c.CooldownIters, "no cool-down");
         NonNegative("n_experts", c.NExperts, "a dense MLP");
 
+        // Far above any real model, and low enough that every size derived from them (ffn_hidden, head_dim, parameter
+        // and FLOP counts) stays within its integer type: a typo like d_model 1000000000 is an error, not an overflow.
+        void AtMost(string key, long value, long max, string hint)
+        {
+            if (value > max)
+                Fail(key, $"is {value:N0}, more than llmtrain supports ({max:N0}); {hint}");
+        }
+        AtMost("d_model", c.DModel, 1 << 20, "GPT-3's is 12,288.");
+        AtMost("ffn_hidden", c.FfnHidden, 1 << 22, "it is usually about 8/3 of d_model.");
+        AtMost("block_size", c.BlockSize, 1 << 22, "LLaMA 3 trains at 8,192.");
+        AtMost("vocab_size", c.VocabSize, 1 << 24, "large tokenizers have about 256,000 tokens.");
+        AtMost("n_layer", c.NLayer, 4096, "the largest open models have about 128.");
+        AtMost("batch_size", c.BatchSize, 1 << 20, "use grad_accum_steps for larger batches.");
+        AtMost("n_experts", c.NExperts, 4096, "Mixtral has 8.");
+
         CheckHeads(c, Fail);
 
         if (c.NExperts == 1)

@@ -9,6 +9,20 @@ public sealed class ConfigValidationTests
             ConfigLoader.Load(args, new ConfigLoadOptions { Environment = new Dictionary<string, string>() }));
 
     [Theory]
+    [InlineData("d_model", "1000000000")]
+    [InlineData("ffn_hidden", "100000000")]
+    [InlineData("block_size", "100000000")]
+    [InlineData("vocab_size", "1000000000")]
+    [InlineData("n_layer", "100000")]
+    [InlineData("batch_size", "10000000")]
+    public void Sizes_beyond_any_model_are_refused_before_any_arithmetic_overflows(string key, string value)
+    {
+        var e = Reject("--" + key, value, "--n_head", "1");
+        Assert.Contains(key, e.Message);
+        Assert.Contains("more than llmtrain supports", e.Message);
+    }
+
+    [Theory]
     [InlineData("batch_size", "0")]
     [InlineData("block_size", "-1")]
     [InlineData("max_iters", "0")]

@@ -171,12 +171,27 @@ public sealed class TrainCommandTests : IDisposable
     public void A_run_that_cannot_allocate_its_model_fails_in_one_line_and_leaves_no_directory()
     {
         var run = Path.Combine(root, "huge");
-        // 3 million × 65,536 float32 embedding weights: 786 GB, refused by the allocator at once.
-        var (code, stdout, stderr) = CliRunner.Run([.. Args(run, 2), "--vocab_size", "3000000", "--d_model", "65536", "--n_head", "1", "--n_layer", "1"]);
+        // 3 million × 65,536 float32 embedding weights: 786 GB, refused by the allocator at once (--force skips the
+        // memory estimate, which would refuse it earlier).
+        var (code, stdout, stderr) = CliRunner.Run([.. Args(run, 2), "--vocab_size", "3000000", "--d_model", "65536", "--n_head", "1", "--n_layer", "1", "--force"]);
         Assert.Equal(1, code);
         Assert.StartsWith("error: out of memory", stderr);
         Assert.Contains("smaller batch_size", stderr);
         Assert.DoesNotContain("   at ", stderr + stdout); // no stack trace
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void A_run_whose_memory_estimate_exceeds_the_machine_is_refused_with_the_numbers()
+    {
+        var run = Path.Combine(root, "forty-billion");
+        // About 39 billion parameters: 580 GiB of weights, gradients and AdamW state before any activation.
+        var (code, stdout, stderr) = CliRunner.Run([.. Args(run, 2), "--vocab_size", "32000", "--d_model", "8192", "--n_layer", "48", "--n_head", "64"]);
+        Assert.Equal(1, code);
+        Assert.Contains("this run needs at least", stderr);
+        Assert.Contains("available", stderr);
+        Assert.Contains("--force", stderr);
+        Assert.DoesNotContain("model ", stdout); // refused before the model was built
         Assert.False(Directory.Exists(run));
     }
 

@@ -16,6 +16,7 @@ internal static class TrainCommand
 
     public static Command Create()
     {
+        var force = new Option<bool>("--force") { Description = "Start even when the run's memory estimate exceeds what the device has" };
         var config = new Option<string?>("--config") { Description = "A config file or a built-in name (tiny, 15m, 42m, 110m, 500m, 1b); default tiny" };
         var resume = new Option<string?>("--resume")
         {
@@ -24,18 +25,18 @@ internal static class TrainCommand
         };
         var command = new Command("train", "Pretrain a LLaMA-style model. Any config key can be given as --key value (e.g. --max_iters 200)")
         {
-            config, resume,
+            config, resume, force,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parse =>
         {
             bool resuming = parse.GetResult(resume) is not null;
-            return Run(parse.GetValue(config), resuming, parse.GetValue(resume), parse.UnmatchedTokens, Console.Out);
+            return Run(parse.GetValue(config), resuming, parse.GetValue(resume), parse.UnmatchedTokens, Console.Out, parse.GetValue(force));
         });
         return command;
     }
 
-    public static int Run(string? configName, bool resuming, string? resumeDir, IReadOnlyList<string> overrides, TextWriter output)
+    public static int Run(string? configName, bool resuming, string? resumeDir, IReadOnlyList<string> overrides, TextWriter output, bool force = false)
     {
         using var progress = ConsoleProgress.Create(output);
         RunDirectory? run = null;
@@ -56,6 +57,11 @@ internal static class TrainCommand
             var caps = RuntimeCapabilities.Detect();
             using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
             var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
+            if (!force)
+            {
+                var device = Device.Parse(cfg.Device);
+                MemoryEstimate.For(cfg).Check(MemoryEstimate.Available(device), device.IsCuda ? $"GPU {cfg.Device}" : "this machine");
+            }
             if (run is null)
             {
                 // Absolute data paths: sample, eval and resume then work from any directory.

@@ -10,6 +10,10 @@ public sealed class RunLock : IDisposable
     public const string LockFileName = "train.lock";
     public const string PidFileName = "train.pid";
 
+    // What .NET reports when another open file holds the lock, as opposed to a read-only or full file system: the
+    // errno of a refused flock (EWOULDBLOCK, 11 on Linux), or Windows' ERROR_SHARING_VIOLATION.
+    private static bool HeldElsewhere(IOException e) => e.HResult is 11 or unchecked((int)0x80070020);
+
     private readonly FileStream stream;
     private readonly string pidPath;
 
@@ -29,14 +33,14 @@ public sealed class RunLock : IDisposable
         {
             stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException)
+        catch (IOException e) when (HeldElsewhere(e))
         {
             var holder = ReadPid(pidPath) is { } pid ? $" (PID {pid})" : "";
             throw new LlmTrainerException(
                 $"{runPath} is being trained by another llmtrain process{holder}; wait for it to finish or stop it (Ctrl+C saves), " +
                 "or train into another directory.");
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new LlmTrainerException($"cannot write in run directory {runPath}: {e.Message}", e);
         }

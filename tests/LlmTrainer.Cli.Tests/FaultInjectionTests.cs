@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using LlmTrainer.Checkpoints;
+using LlmTrainer.Data;
+
+namespace LlmTrainer.Cli.Tests;
+
+/// <summary>A fact that needs root (to mount a small or read-only tmpfs); skipped, saying so, for other users.</summary>
+public sealed class RootFactAttribute : FactAttribute
+{
+    public RootFactAttribute()
+    {
+        if (Environment.UserName != "root") Skip = "needs root to mount a tmpfs (run the tests as root, as CI does)";
+    }
+}
+
+/// <summary>
+/// Faults a user meets: the disk fills up while a checkpoint is saved, the run directory turns read-only. Each ends
+/// in one clear line, and the last checkpoint stays whole and loadable.
+/// </summary>
+[Collection("mounts")]
+public sealed class FaultInjectionTests : IDisposable
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "llmtrain-faults-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string data;
+    private readonly List<string> mounts = [];
+
+    public FaultInjectionTests()
+    {
+        Directory.CreateDirectory(root);
+        var text = Path.Combine(root, "stories.txt");
+        new SyntheticStories(5).WriteText(text, 300);
+        data = Path.Combine(root, "data");
+        new PrepareJob(new PrepareOptions([text], data, VocabSize: 300, ValFraction: 0.05)).Run();
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in Enumerable.Reverse(mounts)) Shell("umount", "-l", m);
+        Directory.Delete(root, recursive: true);
+    }
+
+    private string[] Args(string outDir, int maxIters) =>
+    [
+        "train", "--data", data, "--out_dir", outDir, "--max_iters", maxIters.ToString(), "--batch_size", "2", "--block_size", "16",
+        "--d_model", "32", "--n_layer", "1", "--n_head", "2", "--warmup_iters", "1", "--eval_interval", "1000", "--eval_iters", "1",
+        "--log_interval", "1", "--checkpoint_interval", "1",
+    ];
+
+    private static void Shell(params string[] args)
+    {
+        var p = Process.Start(new ProcessStartInfo(args[0], args[1..]) { RedirectStandardError = true })!;
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0 || args[0] == "umount", $"{string.Join(' ', args)}: {p.StandardError.ReadToEnd()}");
+    }
+
+    private string Tmpfs(string name, long bytes)
+    {
+        var dir = Path.Combine(root, name);
+        Directory.CreateDirectory(dir);
+        Shell("mount", "-t", "tmpfs", "-o", $"size={bytes}", "tmpfs", dir);
+        mounts.Add(dir);
+        return dir;
+    }
+
+    private static long Size(string directory) => new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+
+    [RootFact]
+    public void A_full_disk_while_saving_is_one_line_and_the_previous_checkpoint_stays_whole()
+    {
+        // How much one run takes: the run files and one checkpoint.
+        var probe = Path.Combine(root, "probe");
+        Assert.Equal(0, CliRunner.Run(Args(probe, 1)).ExitCode);
+        long checkpoint = Size(Path.Combine(probe, "checkpoints", "latest"));
+        long run = Size(probe);
+
+        // Room for the run and one checkpoint, not for a second written beside it.
+        var disk = Tmpfs("small", run + checkpoint / 2 + 64 * 1024);
+        var dir = Path.Combine(disk, "run");
+        var (code, stdout, stderr) = CliRunner.Run(Args(dir, 5));
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: the disk is full", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        var latest = Path.Combine(dir, "checkpoints", "latest");
+        var state = CheckpointState.Read(latest);
+        Assert.InRange(state.Step, 1, 4); // whichever save found the disk full, the one before it is whole
+        state.VerifyFile(latest, CheckpointStore.ModelFileName);
+        state.VerifyFile(latest, CheckpointStore.OptimizerFileName);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(dir, "checkpoints"), "*.tmp-*"));
+        Assert.True(stdout.Length > 0);
+    }
+
+    [RootFact]
+    public void A_read_only_run_directory_is_one_line_and_changes_nothing()
+    {
+        var disk = Tmpfs("ro", 64L << 20);
+        var dir = Path.Combine(disk, "run");
+        Assert.Equal(0, CliRunner.Run(Args(dir, 2)).ExitCode);
+        var before = Size(dir);
+        Shell("mount", "-o", "remount,ro", disk);
+
+        var (code, _, stderr) = CliRunner.Run(["train", "--resume", dir, "--max_iters", "4"]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: ", stderr);
+        Assert.Contains("cannot write in run directory", stderr);
+        Assert.Contains("Read-only file system", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Equal(before, Size(dir));
+        Assert.Equal(2, CheckpointState.Read(Path.Combine(dir, "checkpoints", "latest")).Step);
+    }
+}

@@ -91,8 +91,19 @@ void release(void* data) {
 #define LLM_ALLOCATE_CONST const
 #endif
 
+// LLMTRAIN_CPU_MEMORY_LIMIT=BYTES: CPU tensors may hold at most that much at once, like a GPU's memory; an allocation
+// past it fails as out of memory. For running several jobs on one machine, and for testing what a run does then.
+const int64_t memory_limit = [] {
+    const char* env = std::getenv("LLMTRAIN_CPU_MEMORY_LIMIT");
+    return env != nullptr ? std::strtoll(env, nullptr, 10) : 0;
+}();
+
 struct CachingCpuAllocator final : at::Allocator {
     at::DataPtr allocate(size_t n) LLM_ALLOCATE_CONST override {
+        if (memory_limit > 0 && allocated_bytes.load(std::memory_order_relaxed) + static_cast<int64_t>(n) > memory_limit)
+            TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU allocator: not enough memory: you tried to allocate ", n, " bytes, and ",
+                             allocated_bytes.load(std::memory_order_relaxed), " of the LLMTRAIN_CPU_MEMORY_LIMIT of ", memory_limit,
+                             " bytes are in use.");
         void* header = nullptr;
         if (caching && n >= kMinCached) {
             Cache& c = cache();

@@ -107,4 +107,25 @@ public sealed class FaultInjectionTests : IDisposable
         Assert.Equal(before, Size(dir));
         Assert.Equal(2, CheckpointState.Read(Path.Combine(dir, "checkpoints", "latest")).Step);
     }
+
+    [Fact]
+    public async Task Running_out_of_memory_during_a_run_names_the_step_and_what_to_change()
+    {
+        var dir = Path.Combine(root, "oom");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "llmtrain.dll"));
+        // The weights fit in 2 MiB; a batch's 64 × 64 × 300 logits (4.9 MB) do not.
+        foreach (var a in Args(dir, 3)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--batch_size", "64", "--block_size", "64", "--force" }) psi.ArgumentList.Add(a);
+        psi.Environment["LLMTRAIN_CPU_MEMORY_LIMIT"] = (2 << 20).ToString();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = await p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000));
+        Assert.Equal(1, p.ExitCode);
+        Assert.StartsWith("error: out of memory at step 0 on cpu", stderr);
+        Assert.Contains("LLMTRAIN_CPU_MEMORY_LIMIT", stderr);
+        Assert.Contains("activation_checkpointing", stderr);
+        Assert.DoesNotContain("   at ", stderr + await stdout);
+    }
 }

@@ -118,8 +118,27 @@ public sealed class Trainer : IDisposable
         progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
 
-    /// <summary>Trains until max_iters or until <paramref name="stop"/> is signalled (then saves and returns).</summary>
+    /// <summary>
+    /// Trains until max_iters or until <paramref name="stop"/> is signalled (then saves and returns). Running out of
+    /// memory ends the run with the step it happened at and what to change; the last checkpoint stays.
+    /// </summary>
     public TrainResult Run(CancellationToken stop)
+    {
+        try
+        {
+            return RunSteps(stop);
+        }
+        catch (TorchOutOfMemoryException e)
+        {
+            int newline = e.Message.IndexOf('\n');
+            var what = (newline < 0 ? e.Message : e.Message[..newline]).TrimEnd('.', ' ');
+            throw new LlmTrainerException(
+                $"out of memory at step {step} on {device} ({what}). Checkpoints so far are kept in {run.CheckpointsPath}. Use a smaller " +
+                "batch_size (grad_accum_steps keeps the tokens per step), turn on activation_checkpointing, or use a smaller model.", e);
+        }
+    }
+
+    private TrainResult RunSteps(CancellationToken stop)
     {
         double? firstVal = null, lastVal = null;
         lastLoss = null;

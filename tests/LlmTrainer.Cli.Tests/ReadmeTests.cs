@@ -67,6 +67,17 @@ public sealed partial class ReadmeTests
     }
 
     [Fact]
+    public void The_defaults_a_config_file_starts_from_are_the_ones_the_readme_names()
+    {
+        var d = new LlmTrainer.Config.TrainConfig();
+        var text = System.Text.RegularExpressions.Regex.Replace(Readme, @"\s+", " ");
+        Assert.Contains($"d_model {d.DModel}, {d.NLayer} layers, {d.NHead} heads, context {d.BlockSize}, batch {d.BatchSize}, " +
+                        $"learning rate {d.LearningRate.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture)} with {d.WarmupIters} warmup steps, {d.MaxIters:N0} iterations, the built-in stories as data",
+                        text);
+        Assert.Equal(LlmTrainer.Config.DataSpec.Builtin, d.Data);
+    }
+
+    [Fact]
     public void The_parameter_table_matches_the_configs()
     {
         var rows = TableRow().Matches(Readme).ToList();

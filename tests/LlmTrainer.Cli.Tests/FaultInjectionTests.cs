@@ -128,4 +128,60 @@ public sealed class FaultInjectionTests : IDisposable
         Assert.Contains("activation_checkpointing", stderr);
         Assert.DoesNotContain("   at ", stderr + await stdout);
     }
+
+    [Fact]
+    public async Task Kill_9_at_random_moments_always_leaves_a_checkpoint_that_loads_and_resumes()
+    {
+        var dir = Path.Combine(root, "killed");
+        var random = new Random(20261130);
+        var dll = Path.Combine(AppContext.BaseDirectory, "llmtrain.dll");
+        long lastSaved = -1;
+        for (int round = 0; round < 6; round++)
+        {
+            // A checkpoint at every step, so the kill often lands inside a save.
+            string[] args = round == 0 ? Args(dir, 100_000) : ["train", "--resume", dir];
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(dll);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            _ = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            // Wait until this process has saved at least once, then kill it a random moment later.
+            var started = Stopwatch.StartNew();
+            while (SavedStep(dir) <= lastSaved && started.Elapsed < TimeSpan.FromMinutes(2) && !p.HasExited)
+                await Task.Delay(10);
+            await Task.Delay(random.Next(0, 300));
+            p.Kill(); // SIGKILL: no handler runs
+            await p.WaitForExitAsync();
+
+            var store = new CheckpointStore(Path.Combine(dir, "checkpoints"));
+            var found = store.Find(CheckpointStore.Latest);
+            Assert.True(found is not null, $"round {round}: no complete checkpoint after kill -9");
+            var state = CheckpointState.Read(found!);
+            state.VerifyFile(found!, CheckpointStore.ModelFileName);
+            state.VerifyFile(found!, CheckpointStore.OptimizerFileName);
+            Assert.True(state.Step > lastSaved, $"round {round}: the run never saved (step {state.Step})");
+            lastSaved = state.Step;
+            using (var model = SafetensorsFile.Open(Path.Combine(found!, CheckpointStore.ModelFileName)))
+                Assert.NotEmpty(model.Tensors);
+        }
+        // And the run goes on from there.
+        var last = CheckpointState.Read(new CheckpointStore(Path.Combine(dir, "checkpoints")).Find(CheckpointStore.Latest)!).Step;
+        var (code, stdout, stderr) = CliRunner.Run(["train", "--resume", dir, "--max_iters", (last + 2).ToString()]);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains($"step {last + 2}/{last + 2}", stdout);
+    }
+
+    /// <summary>The step of the run's latest complete checkpoint, or -1 (also while a save is swapping it in).</summary>
+    private static long SavedStep(string dir)
+    {
+        try
+        {
+            return new CheckpointStore(Path.Combine(dir, "checkpoints")).ReadState(CheckpointStore.Latest)?.Step ?? -1;
+        }
+        catch (Exception e) when (e is IOException or LlmTrainerException)
+        {
+            return -1;
+        }
+    }
 }

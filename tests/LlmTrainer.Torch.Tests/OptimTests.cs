@@ -103,6 +103,23 @@ public sealed class OptimTests
     }
 
     [Fact]
+    public void State_dict_entries_are_the_optimizers_own_and_outlive_the_callers_scope()
+    {
+        using var p = new Parameter(torch.ones([3]));
+        using (torch.NewDisposeScope()) p.grad = torch.full([3], 0.5);
+        using var opt = new optim.AdamW([p]);
+        opt.step();
+        opt.step();
+        long handles = Tensor.LiveHandleCount;
+        Dictionary<string, Tensor> state;
+        using (torch.NewDisposeScope()) state = opt.state_dict();
+        Assert.Equal(handles, Tensor.LiveHandleCount); // no handle was made for the caller
+        Assert.Equal(2, state["0.step"].item<long>());  // and none went with the caller's scope
+        using var check = torch.NewDisposeScope();
+        Assert.True(state["0.0.exp_avg"].sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before()
     {
         using var scope = torch.NewDisposeScope();

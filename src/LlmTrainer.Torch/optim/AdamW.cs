@@ -95,7 +95,8 @@ public static partial class optim
 
         /// <summary>
         /// The optimizer state by name: <c>{group}.{index}.exp_avg</c>, <c>{group}.{index}.exp_avg_sq</c>, and per group
-        /// <c>{group}.step</c> as an int64 scalar tensor. The tensors are owned by the optimizer (step tensors by the caller's scope).
+        /// <c>{group}.step</c> as an int64 scalar tensor. Every tensor is the optimizer's own, as a module's state_dict
+        /// holds the module's parameters: do not dispose them, and copy them to keep values past the next step.
         /// </summary>
         public Dictionary<string, Tensor> state_dict()
         {
@@ -109,7 +110,7 @@ public static partial class optim
                     result[$"{gi}.{i}.exp_avg"] = g.ExpAvg[i];
                     result[$"{gi}.{i}.exp_avg_sq"] = g.ExpAvgSq[i];
                 }
-                result[$"{gi}.step"] = torch.full([], g.Step, ScalarType.Int64);
+                result[$"{gi}.step"] = g.StepTensor.fill_(g.Step);
             }
             return result;
         }
@@ -159,6 +160,10 @@ public static partial class optim
             public long Step { get; set; }
             public Tensor[] ExpAvg { get; private set; }
             public Tensor[] ExpAvgSq { get; private set; }
+
+            /// <summary>The step count as a tensor for <see cref="state_dict"/>, so that every entry there is the optimizer's own.</summary>
+            public Tensor StepTensor { get; } = torch.zeros([], ScalarType.Int64).DetachFromDisposeScope();
+
             private bool initialized;
 
             /// <summary>Creates zero state like each parameter (on its device) the first time it is needed.</summary>
@@ -180,6 +185,7 @@ public static partial class optim
             {
                 foreach (var t in ExpAvg) t.Dispose();
                 foreach (var t in ExpAvgSq) t.Dispose();
+                StepTensor.Dispose();
             }
         }
     }

@@ -20,7 +20,10 @@ namespace LlmTrainer.Tests.Robustness;
 /// </summary>
 public sealed class ParserPropertyTests : IDisposable
 {
-    private const int Cases = 250;
+    // 250 damaged files per property in the test run; PROPERTY_TEST_CASES raises it for a longer job
+    // (benchmarks/property_tests.sh).
+    private static readonly int Cases =
+        int.TryParse(Environment.GetEnvironmentVariable("PROPERTY_TEST_CASES"), out var n) && n > 0 ? n : 250;
     private const long AllocationLimit = 256L << 20;
 
     private readonly TempDirectory _dir = new();
@@ -178,19 +181,19 @@ public sealed class ParserPropertyTests : IDisposable
         Assert.True(allocated < AllocationLimit, $"{name}: loading a {bytes.Length}-byte file allocated {allocated} bytes");
     }
 
-    private void Bytes(string name, byte[] valid, Action<string> load, bool headerFirst = false, int cases = Cases, string? companion = null)
+    private void Bytes(string name, byte[] valid, Action<string> load, bool headerFirst = false, int? cases = null, string? companion = null)
     {
         LoadsOrNamesTheFile(name, valid, load); // the undamaged file loads
         Prop.ForAll(Damages(headerFirst).ToArbitrary(), damage =>
                 LoadsOrNamesTheFile(name, Resolve(damage, valid.Length).Apply(valid), load, companion))
-            .Check(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(cases));
+            .Check(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(cases ?? Cases));
     }
 
-    private void Json(string name, byte[] valid, Action<string> load, Func<byte[], byte[]>? wrap = null, int cases = Cases, string? companion = null)
+    private void Json(string name, byte[] valid, Action<string> load, Func<byte[], byte[]>? wrap = null, int? cases = null, string? companion = null)
     {
         Prop.ForAll(Retypes.ToArbitrary(), retype =>
                 LoadsOrNamesTheFile(name, (wrap ?? (b => b))(retype.Apply(valid)), load, companion))
-            .Check(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(cases));
+            .Check(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(cases ?? Cases));
     }
 
     // ---- safetensors ----

@@ -53,19 +53,26 @@ public sealed class TrainCommandTests : IDisposable
             lock (output) output.AppendLine(e.Data);
             if (e.Data.StartsWith("step 3/", StringComparison.Ordinal)) sawStep.Set();
         };
+        var errors = new System.Text.StringBuilder();
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (errors) errors.AppendLine(e.Data);
+        };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        Assert.True(sawStep.Wait(TimeSpan.FromMinutes(2)), "training did not reach step 3: " + output);
+        string Seen()
+        {
+            lock (output) lock (errors) return $"stdout:\n{output}\nstderr:\n{errors}";
+        }
+        Assert.True(sawStep.Wait(TimeSpan.FromMinutes(2)), "training did not reach step 3: " + Seen());
         Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
         // Generous: saving ends with fsync, which can take long on a busy disk.
-        Assert.True(p.WaitForExit(300_000), "llmtrain did not exit after SIGINT");
+        Assert.True(p.WaitForExit(300_000), "llmtrain did not exit after SIGINT: " + Seen());
         p.WaitForExit();
-        Assert.Equal(130, p.ExitCode);
-        string text;
-        lock (output) text = output.ToString();
-        Assert.Contains("Resume with: llmtrain train --resume", text);
+        Assert.True(p.ExitCode == 130, $"exit code {p.ExitCode}, not 130: " + Seen());
+        Assert.Contains("Resume with: llmtrain train --resume", Seen());
         var state = LlmTrainer.Checkpoints.CheckpointState.Read(Path.Combine(run, "checkpoints", "latest"));
-        Assert.True(state.Step >= 3);
+        Assert.True(state.Step >= 3, $"saved at step {state.Step}: " + Seen());
 
         // Resume to a few steps past the interruption: it continues from the saved step.
         var (code, stdout, stderr) = CliRunner.Run(["train", "--resume", run, "--max_iters", (state.Step + 2).ToString()]);

@@ -40,7 +40,7 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public void Sigint_saves_a_checkpoint_that_resumes()
+    public async Task Sigint_saves_a_checkpoint_that_resumes()
     {
         var run = Path.Combine(root, "run");
         using var p = Start(root, Args(run, 100_000));
@@ -74,11 +74,17 @@ public sealed class TrainCommandTests : IDisposable
         var state = LlmTrainer.Checkpoints.CheckpointState.Read(Path.Combine(run, "checkpoints", "latest"));
         Assert.True(state.Step >= 3, $"saved at step {state.Step}: " + Seen());
 
-        // Resume to a few steps past the interruption: it continues from the saved step.
-        var (code, stdout, stderr) = CliRunner.Run(["train", "--resume", run, "--max_iters", (state.Step + 2).ToString()]);
-        Assert.True(code == 0, stdout + stderr);
-        Assert.Contains($"resumed from", stdout);
-        Assert.Contains($"step {state.Step + 2}/{state.Step + 2}", stdout);
+        // Resume to a few steps past the interruption, in a process of its own as a user would: it continues from the
+        // saved step.
+        using var resumed = Start(root, ["train", "--resume", run, "--max_iters", (state.Step + 2).ToString()]);
+        var stdout = resumed.StandardOutput.ReadToEndAsync();
+        var stderr = resumed.StandardError.ReadToEndAsync();
+        Assert.True(resumed.WaitForExit(300_000), "the resumed run did not finish");
+        resumed.WaitForExit();
+        var resumedText = await stdout + await stderr;
+        Assert.True(resumed.ExitCode == 0, resumedText);
+        Assert.Contains("resumed from", resumedText);
+        Assert.Contains($"step {state.Step + 2}/{state.Step + 2}", resumedText);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace LlmTrainer.Data;
 /// the size recorded in the file's last four bytes (the last member's trailer). Only when it does not (a file of
 /// several concatenated members, or a truncated one) is the file walked member by member to tell the two apart.
 /// </summary>
-internal sealed class CheckedGzipStream : Stream
+internal sealed class CheckedGzipStream : ForwardReadStream
 {
     private readonly FileStream _file;
     private readonly GZipStream _gzip;
@@ -117,23 +117,24 @@ internal sealed class CheckedGzipStream : Stream
         return file.Position <= file.Length;
     }
 
-    private sealed class ByteAtATimeStream(Stream inner) : Stream
+    private sealed class ByteAtATimeStream(Stream inner) : ForwardReadStream
     {
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer) => buffer.IsEmpty ? 0 : inner.Read(buffer[..1]);
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _gzip.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>A stream read once from start to end: no seeking, no writing, no length.</summary>
+internal abstract class ForwardReadStream : Stream
+{
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
@@ -143,11 +144,4 @@ internal sealed class CheckedGzipStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-            _gzip.Dispose();
-        base.Dispose(disposing);
-    }
 }

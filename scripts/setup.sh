@@ -22,6 +22,8 @@ if [ -z "${Torch_DIR:-}" ] && [ -z "${LIBTORCH:-}" ] && [ "${LIBTORCH_USE_PYTORC
   dpkg -s libtorch-dev >/dev/null 2>&1 || missing+=(libtorch-dev)
   # Without OpenBLAS, Debian's libtorch falls back to reference BLAS (about 30x slower matmuls).
   dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing+=(libopenblas0-pthread)
+  # Gloo's headers, for distributed training on the CPU (libtorch links Gloo but does not ship its headers).
+  dpkg -s libgloo-dev >/dev/null 2>&1 || missing+=(libgloo-dev)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then

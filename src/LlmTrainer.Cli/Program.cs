@@ -17,12 +17,20 @@ public static class Program
         }
         catch (Exception e) when (!Verbose)
         {
-            Console.Error.WriteLine($"error: {Describe(e)}");
+            Console.Error.WriteLine($"{RankPrefix()}error: {Describe(e)}");
             if (e is not (LlmTrainerException or DllNotFoundException))
                 Console.Error.WriteLine($"(set {VerboseVariable}=1 for the stack trace)");
             return 1;
         }
     }
+
+    /// <summary>In a data-parallel job of several workers, errors say which worker they come from.</summary>
+    private static string RankPrefix() =>
+        Environment.GetEnvironmentVariable("RANK") is { Length: > 0 } rank && Environment.GetEnvironmentVariable("WORLD_SIZE") is { Length: > 0 } world && world != "1"
+            ? $"[rank {rank}] "
+            : Environment.GetEnvironmentVariable("SLURM_PROCID") is { Length: > 0 } proc && Environment.GetEnvironmentVariable("SLURM_NTASKS") is { Length: > 0 } tasks && tasks != "1"
+                ? $"[rank {proc}] "
+                : "";
 
     /// <summary>With LLMTRAIN_VERBOSE=1 an unexpected error ends with its stack trace instead of one line.</summary>
     public const string VerboseVariable = "LLMTRAIN_VERBOSE";

@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using LlmTrainer.Config;
+using LlmTrainer.Distributed;
+using LlmTrainer.Progress;
 using LlmTrainer.Torch;
 using LlmTrainer.Training;
 
@@ -8,7 +11,9 @@ namespace LlmTrainer.Cli.Commands;
 
 /// <summary>
 /// <c>llmtrain train [--config NAME|PATH] [--resume [RUN_DIR]] [--key value ...]</c>: the main job.
-/// Without arguments it trains the <c>tiny</c> config on the built-in synthetic stories.
+/// Without arguments it trains the <c>tiny</c> config on the built-in synthetic stories. With
+/// <c>--nproc-per-node N</c> it starts N workers of itself (data-parallel, as <c>torchrun --standalone</c>); a process
+/// started by torchrun or Slurm finds its rank in the environment and joins its job.
 /// </summary>
 internal static class TrainCommand
 {
@@ -23,31 +28,71 @@ internal static class TrainCommand
             Description = "Resume a run: its directory, or the newest run under runs/ when no directory is given",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var nproc = new Option<int?>("--nproc-per-node")
+        {
+            Description = "Start this many data-parallel workers on this machine (like torchrun --standalone); batch_size is per worker",
+        };
+        var backend = new Option<string?>("--dist-backend")
+        {
+            Description = "Data-parallel backend: nccl (the default on CUDA) or gloo (the default on the CPU)",
+        };
         var command = new Command("train", "Pretrain a LLaMA-style model. Any config key can be given as --key value (e.g. --max_iters 200)")
         {
-            config, resume, force,
+            config, resume, force, nproc, backend,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(parse =>
         {
+            var backendName = parse.GetValue(backend);
+            if (backendName is not null and not ("nccl" or "gloo"))
+                throw new LlmTrainerException($"--dist-backend '{backendName}' is not a backend: use nccl (CUDA) or gloo (CPU).");
+            if (parse.GetValue(nproc) is { } workers)
+                return Launcher.Run(workers, SelfCommand(), LauncherArguments(parse.Tokens.Where(t => t.Type != TokenType.Command).Select(t => t.Value).ToList()), Console.Error);
             bool resuming = parse.GetResult(resume) is not null;
-            return Run(parse.GetValue(config), resuming, parse.GetValue(resume), parse.UnmatchedTokens, Console.Out, parse.GetValue(force));
+            return Run(parse.GetValue(config), resuming, parse.GetValue(resume), parse.UnmatchedTokens, Console.Out, parse.GetValue(force), backendName);
         });
         return command;
     }
 
-    public static int Run(string? configName, bool resuming, string? resumeDir, IReadOnlyList<string> overrides, TextWriter output, bool force = false)
+    /// <summary>
+    /// The arguments a worker gets from <c>--nproc-per-node</c>: the launcher's own, less --nproc-per-node and its value.
+    /// </summary>
+    internal static List<string> LauncherArguments(IReadOnlyList<string> tokens)
     {
-        using var progress = ConsoleProgress.Create(output);
+        var args = new List<string> { "train" };
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i] == "--nproc-per-node") { i++; continue; }
+            if (tokens[i].StartsWith("--nproc-per-node=", StringComparison.Ordinal)) continue;
+            args.Add(tokens[i]);
+        }
+        return args;
+    }
+
+    public static int Run(string? configName, bool resuming, string? resumeDir, IReadOnlyList<string> overrides, TextWriter output, bool force = false,
+        string? distBackend = null)
+    {
+        // A worker of a data-parallel job (torchrun, srun, --nproc-per-node) takes its place in it; the others print nothing but errors.
+        var env = DistributedEnvironment.Detect();
+        if (env is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("LLMTRAIN_THREADS")))
+            torch.set_num_threads(Math.Max(1, Environment.ProcessorCount / env.LocalWorldSize));
+        bool master = env?.IsMaster ?? true;
+        using var progress = master ? ConsoleProgress.Create(output) : ConsoleProgress.Create(TextWriter.Null);
+        using var rendezvous = env is null ? null : Rendezvous.Connect(env, DistributedContext.TimeoutFromEnvironment());
         RunDirectory? run = null;
         RunLock? runLock = null;
         try
         {
             if (resuming)
             {
-                run = resumeDir is { Length: > 0 } ? RunDirectory.Open(resumeDir) : RunDirectory.FindNewest()
-                    ?? throw new LlmTrainerException("--resume: there is no run under runs/ to resume; start one with 'llmtrain train'.");
-                runLock = RunLock.Acquire(run.Path);
+                var path = Share(rendezvous, "resume", () =>
+                {
+                    var found = resumeDir is { Length: > 0 } ? RunDirectory.Open(resumeDir) : RunDirectory.FindNewest()
+                        ?? throw new LlmTrainerException("--resume: there is no run under runs/ to resume; start one with 'llmtrain train'.");
+                    runLock = RunLock.Acquire(found.Path);
+                    return found.Path;
+                });
+                run = master ? RunDirectory.Open(path) : RunDirectory.OfMaster(path);
                 if (configName is not null)
                     throw new LlmTrainerException("--resume uses the run's own config.json; drop --config (override single keys with --key value).");
                 configName = run.ConfigPath;
@@ -55,8 +100,9 @@ internal static class TrainCommand
 
             var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
             var caps = RuntimeCapabilities.Detect();
-            using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
+            using var data = OpenData(loaded.Config, rendezvous, progress);
             var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
+            if (env is not null) cfg = BindDevice(cfg, env, caps);
             if (!force)
             {
                 var device = Device.Parse(cfg.Device);
@@ -66,21 +112,35 @@ internal static class TrainCommand
             {
                 // Absolute data paths: sample, eval and resume then work from any directory.
                 cfg = cfg with { Data = cfg.Data.WithFullPaths() };
-                run = RunDirectory.Create(cfg);
-                runLock = RunLock.Acquire(run.Path);
-                File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
-                File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);
+                var resolved = cfg;
+                var path = Share(rendezvous, "run", () =>
+                {
+                    var created = RunDirectory.Create(resolved);
+                    run = created;
+                    runLock = RunLock.Acquire(created.Path);
+                    File.WriteAllText(created.ConfigPath, ConfigJson.Render(resolved));
+                    File.Copy(data.TokenizerPath, created.TokenizerPath, overwrite: true);
+                    return created.Path;
+                });
+                run ??= RunDirectory.OfMaster(path);
             }
+            using var dist = rendezvous is null ? null
+                : DistributedContext.Join(rendezvous, distBackend is { } b ? (b == "nccl" ? torch.distributed.Backend.Nccl : torch.distributed.Backend.Gloo)
+                    : Device.Parse(cfg.Device).IsCuda ? torch.distributed.Backend.Nccl : torch.distributed.Backend.Gloo);
 
             progress.Info($"run         {run.Path}");
             progress.Info($"config      {loaded.Origin}");
-            using var trainer = new Trainer(cfg, run, data, progress);
+            using var trainer = new Trainer(cfg, run, data, progress, dist);
             // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
             var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";
             progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), ModelShape.From(cfg).ActiveParameters)}: d_model {cfg.DModel}, " +
                           $"{cfg.NLayer} layers, {cfg.NHead} heads ({cfg.NKvHead} kv), ffn {cfg.FfnHidden}{experts}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
             progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
-            progress.Info($"tokens/iter {cfg.TokensPerStep:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}");
+            var ranks = dist is null ? "" : $" × {dist.WorldSize} ranks";
+            progress.Info($"tokens/iter {cfg.TokensPerStep * trainer.WorldSize:N0} = batch {cfg.BatchSize} × block {cfg.BlockSize} × accum {cfg.GradAccumSteps}{ranks}");
+            if (dist is not null)
+                progress.Info($"distributed {dist.WorldSize} ranks ({dist.Environment.Launcher}, {dist.Backend.ToString().ToLowerInvariant()}), " +
+                              $"{dist.Environment.LocalWorldSize} on this machine, rendezvous {dist.Environment.MasterAddr}:{dist.Environment.MasterPort}");
             progress.Info($"device      {cfg.Device}, {cfg.Dtype}, {torch.get_num_threads()} threads");
             progress.Info($"schedule    lr {cfg.LearningRate:G3} → {cfg.MinLr:G3}, warmup {cfg.WarmupIters}, decay to {cfg.LrDecayIters}, " +
                           $"cool-down {cfg.CooldownIters}, {cfg.MaxIters} iters");
@@ -110,6 +170,7 @@ internal static class TrainCommand
             {
                 var result = trainer.Run(stop.Token);
                 progress.Dispose(); // ends a live display before the closing lines
+                if (!master) return result.Interrupted ? InterruptedExitCode : 0;
                 if (result.Interrupted)
                 {
                     output.WriteLine($"saved at step {result.Step}. Resume with: llmtrain train --resume {run.Path}");
@@ -124,14 +185,55 @@ internal static class TrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
         }
-        catch
+        catch (Exception e)
         {
-            run?.RemoveIfUnused(); // a run that failed before its first checkpoint leaves no directory behind
+            rendezvous?.Abort(e);
+            if (master) run?.RemoveIfUnused(); // a run that failed before its first checkpoint leaves no directory behind
             throw;
         }
         finally
         {
             runLock?.Dispose();
         }
+    }
+
+    /// <summary>How to start this program again: its apphost, or <c>dotnet llmtrain.dll</c> when it was started that way.</summary>
+    private static (string, IReadOnlyList<string>) SelfCommand()
+    {
+        var exe = Environment.ProcessPath ?? throw new LlmTrainerException("--nproc-per-node: cannot tell which program to start for the workers.");
+        var dll = typeof(TrainCommand).Assembly.Location;
+        bool viaHost = Path.GetFileNameWithoutExtension(exe) == "dotnet";
+        return viaHost ? (exe, [dll]) : (exe, []);
+    }
+
+    /// <summary>Rank 0's value for every rank (see <see cref="Rendezvous.ShareFromMaster"/>); a single process just computes it.</summary>
+    private static string Share(Rendezvous? rendezvous, string key, Func<string> onMaster) =>
+        rendezvous is null ? onMaster() : rendezvous.ShareFromMaster(key, onMaster);
+
+    /// <summary>Opens the training data; in a job, rank 0 first (the built-in stories are prepared once, by it), then the others.</summary>
+    private static TrainingData OpenData(TrainConfig config, Rendezvous? rendezvous, IProgressReporter progress)
+    {
+        if (rendezvous is null || !rendezvous.Environment.IsMaster)
+        {
+            if (rendezvous is not null) rendezvous.ShareFromMaster("data", () => "ready");
+            return TrainingData.Open(config.Data, (ulong)config.Seed, progress);
+        }
+        TrainingData? data = null;
+        rendezvous.ShareFromMaster("data", () =>
+        {
+            data = TrainingData.Open(config.Data, (ulong)config.Seed, progress);
+            return "ready";
+        });
+        return data!;
+    }
+
+    /// <summary>Each rank of a job on CUDA trains on the GPU of its local rank, as under torchrun.</summary>
+    private static TrainConfig BindDevice(TrainConfig cfg, DistributedEnvironment env, RuntimeCapabilities caps)
+    {
+        if (!cfg.Device.StartsWith("cuda", StringComparison.Ordinal)) return cfg;
+        if (env.LocalRank >= caps.CudaDeviceCount)
+            throw new LlmTrainerException(
+                $"local rank {env.LocalRank} needs GPU cuda:{env.LocalRank}, but this machine has {caps.CudaDeviceCount}; start at most {caps.CudaDeviceCount} workers per machine.");
+        return cfg with { Device = $"cuda:{env.LocalRank}" };
     }
 }

@@ -142,6 +142,24 @@ internal static unsafe partial class NativeMethods
 
     // rng.cpp
     [LibraryImport(Lib)] public static partial int llm_manual_seed(long seed);
+
+    // dist.cpp
+    [LibraryImport(Lib)] public static partial int llm_dist_backends();
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_store_open(string host, int port, int isServer, long timeoutMs, out IntPtr store);
+    [LibraryImport(Lib)] public static partial void llm_store_free(IntPtr store);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_store_set(IntPtr store, string key, byte* value, int length);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_store_get(IntPtr store, string key, byte* buffer, int capacity, out int length);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_store_check(IntPtr store, string key, out int exists);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_store_add(IntPtr store, string key, long delta, out long value);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int llm_pg_new(IntPtr store, string prefix, int backend, int rank, int size, long timeoutMs, string master, out IntPtr group);
+    [LibraryImport(Lib)] public static partial void llm_pg_free(IntPtr group);
+    [LibraryImport(Lib)] public static partial int llm_pg_allreduce(IntPtr group, IntPtr* tensors, int n, int op);
+    [LibraryImport(Lib)] public static partial int llm_pg_broadcast(IntPtr group, IntPtr* tensors, int n, int root);
+    [LibraryImport(Lib)] public static partial int llm_pg_barrier(IntPtr group);
+    [LibraryImport(Lib)] public static partial int llm_ddp_new(IntPtr group, IntPtr* parameters, int n, long bucketBytes, int overlap, out IntPtr ddp);
+    [LibraryImport(Lib)] public static partial void llm_ddp_free(IntPtr ddp);
+    [LibraryImport(Lib)] public static partial int llm_ddp_prepare(IntPtr ddp, int sync);
+    [LibraryImport(Lib)] public static partial int llm_ddp_finish(IntPtr ddp, double* stats);
     [LibraryImport(Lib)] public static partial int llm_generator_new(long seed, out IntPtr result);
     [LibraryImport(Lib)] public static partial int llm_generator_default(int dev, int idx, out IntPtr result);
     [LibraryImport(Lib)] public static partial void llm_generator_free(IntPtr g);

@@ -45,6 +45,9 @@ public sealed record CheckpointState
     /// <summary>Lowest validation loss so far; null before the first evaluation.</summary>
     public double? BestValLoss { get; init; }
 
+    /// <summary>Processes that trained together (data-parallel ranks); null in checkpoints that predate it (one).</summary>
+    public int? WorldSize { get; init; }
+
     public DateTimeOffset SavedAt { get; init; } = DateTimeOffset.UtcNow;
 
     /// <summary>

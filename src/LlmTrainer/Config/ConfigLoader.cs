@@ -145,7 +145,7 @@ public static class ConfigLoader
     public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE", "LLMTRAIN_CPU_MEMORY_LIMIT", "LLMTRAIN_VERIFY_CHECKPOINTS",
-        "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE",
+        "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE", "LLMTRAIN_LAUNCHER", "LLMTRAIN_DIST_TIMEOUT",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

@@ -95,6 +95,12 @@ public sealed class RunDirectory
         }
     }
 
+    /// <summary>
+    /// Rank 0's run directory as another rank of a data-parallel job sees it: that rank writes nothing there, and reads
+    /// it only to resume (which needs a file system the ranks share).
+    /// </summary>
+    public static RunDirectory OfMaster(string path) => new(path);
+
     /// <summary>An existing run; throws when <paramref name="path"/> is not a run directory (no config.json).</summary>
     public static RunDirectory Open(string path)
     {

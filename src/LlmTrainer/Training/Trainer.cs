@@ -6,6 +6,7 @@ using System.Text.Json;
 using LlmTrainer.Checkpoints;
 using LlmTrainer.Config;
 using LlmTrainer.Data;
+using LlmTrainer.Distributed;
 using LlmTrainer.Model;
 using LlmTrainer.Progress;
 using LlmTrainer.Torch;
@@ -18,7 +19,10 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 /// <summary>
 /// The training loop, top to bottom like nanoGPT's train.py: AdamW with warmup → cosine → cool-down, gradient
 /// accumulation and clipping (optionally with activation checkpointing), periodic estimate_loss on train and val,
-/// checkpoints (latest and best) that resume exactly, and a clean stop on request.
+/// checkpoints (latest and best) that resume exactly, and a clean stop on request. In data-parallel training every rank
+/// runs this loop on its rows of each global batch; gradients are averaged across ranks during backward
+/// (DistributedDataParallel), the ranks agree after every step whether to stop, losses are averaged, and rank 0 alone
+/// writes the log, the metrics and the checkpoints.
 /// A step never waits for the device: its loss and gradient norm stay there until they are read together at the
 /// next log line, evaluation or checkpoint. A mixture of experts trains on its router losses too (load balancing and
 /// z-loss, logged apart); the losses reported and evaluated are the language-model loss alone, so that dense and MoE
@@ -36,6 +40,11 @@ public sealed class Trainer : IDisposable
     private readonly Llama model;
     private readonly optim.AdamW optimizer;
     private readonly LearningRateSchedule schedule;
+    private readonly DistributedContext? dist;
+    private readonly nn.parallel.DistributedDataParallel? ddp;
+    private readonly DataShard shard;
+    private double reduceWaitSeconds; // time waited for gradient all-reduces since the last log line
+    private int bucketsDuringBackward, buckets;
     private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
 
     private readonly double flopsPerToken;
@@ -50,12 +59,15 @@ public sealed class Trainer : IDisposable
     private ExpertLoad? lastEvalLoad; // the expert load over the last evaluation's val batches
 
     /// <param name="config">A resolved config (<see cref="TrainConfig.Resolve"/>).</param>
-    public Trainer(TrainConfig config, RunDirectory run, TrainingData data, IProgressReporter progress)
+    /// <param name="dist">The data-parallel job this process is a rank of; null for a single process.</param>
+    public Trainer(TrainConfig config, RunDirectory run, TrainingData data, IProgressReporter progress, DistributedContext? dist = null)
     {
         this.config = config;
         this.run = run;
         this.data = data;
         this.progress = progress;
+        this.dist = dist;
+        shard = dist is null ? default : new DataShard(dist.Rank, dist.WorldSize);
         device = Device.Parse(config.Device);
         autocastDtype = config.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(config.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
@@ -69,11 +81,21 @@ public sealed class Trainer : IDisposable
             [new optim.ParamGroup(decay, weight_decay: config.WeightDecay), new optim.ParamGroup(noDecay, weight_decay: 0)],
             lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2, eps: 1e-8, weight_decay: config.WeightDecay);
         schedule = LearningRateSchedule.From(config);
+        if (dist is not null)
+        {
+            // As DistributedDataParallel does: every replica starts from rank 0's weights. Recomputed checkpointed segments
+            // accumulate a gradient more than once per backward, so their all-reduce waits for the end of backward.
+            dist.BroadcastFromMaster(model.parameters().ToList());
+            ddp = new nn.parallel.DistributedDataParallel(dist.Data, model.parameters().ToList(), overlap: !config.ActivationCheckpointing);
+        }
         flopsPerToken = ModelShape.From(config).TrainingFlopsPerToken();
         peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(Math.Max(device.Index, 0))) : null;
     }
 
     public Llama Model => model;
+
+    /// <summary>Processes training together: the global batch is this many times batch_size.</summary>
+    public int WorldSize => dist?.WorldSize ?? 1;
 
     public long Step => step;
 
@@ -113,8 +135,12 @@ public sealed class Trainer : IDisposable
         if (state.DataCursor is { } cursor)
             data.RestoreTrainCursor(cursor.Deserialize<DataCursor>() ?? throw new LlmTrainerException($"{checkpointDirectory}: state.json has an empty data cursor"));
         if (state.RngStates.TryGetValue("cpu", out var cpu)) torch.set_rng_state(cpu);
+        int savedWorld = state.WorldSize ?? 1;
+        if (savedWorld != WorldSize)
+            progress.Warn($"{checkpointDirectory} was saved by {savedWorld} process(es) and this run has {WorldSize}: training continues from the same " +
+                          $"global position ({tokensSeen:N0} tokens), but the batches differ from here on, so it is no longer bit-identical to an uninterrupted run.");
         if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, Math.Max(device.Index, 0));
-        MetricsLog.TruncateAfter(run.MetricsPath, step);
+        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step);
         progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
 
@@ -127,6 +153,10 @@ public sealed class Trainer : IDisposable
         try
         {
             return RunSteps(stop);
+        }
+        catch (TorchException e) when (dist?.PeerFailure(e, step) is { } failure)
+        {
+            throw failure;
         }
         catch (TorchOutOfMemoryException e)
         {
@@ -142,7 +172,7 @@ public sealed class Trainer : IDisposable
     {
         double? firstVal = null, lastVal = null;
         lastLoss = null;
-        metrics ??= new MetricsLog(run.MetricsPath);
+        if (IsMaster) metrics ??= new MetricsLog(run.MetricsPath);
         long resumedAt = step;
         var clock = Stopwatch.StartNew();
         long intervalStartStep = step, intervalStartTokens = tokensSeen;
@@ -165,7 +195,7 @@ public sealed class Trainer : IDisposable
             var (stepLoss, stepNorm, stepAux, stepZ) = TrainStep();
             pending.Add(step, stepLoss, stepNorm, stepAux, stepZ);
             step++;
-            tokensSeen += config.TokensPerStep;
+            tokensSeen += config.TokensPerStep * WorldSize;
             progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", lastLoss is { } l ? $"loss {l:F3}" : null, LiveOnly: true));
 
             if (step % config.LogInterval == 0 || step == config.MaxIters)
@@ -186,8 +216,8 @@ public sealed class Trainer : IDisposable
                 intervalLoad = load;
                 progress.Info(
                     $"step {step}/{config.MaxIters} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
-                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)} | ETA {Format(eta)}");
-                metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
+                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)}{AllReduceText(steps)} | ETA {Format(eta)}");
+                metrics?.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
                     last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
                 intervalStartStep = step;
                 intervalStartTokens = tokensSeen;
@@ -195,7 +225,8 @@ public sealed class Trainer : IDisposable
             }
 
             if (step % config.CheckpointInterval == 0 && step < config.MaxIters) SaveCheckpoint(CheckpointStore.Latest);
-            if (stop.IsCancellationRequested)
+            // Every rank stops after the same step, whichever of them was asked to.
+            if (dist is null ? stop.IsCancellationRequested : dist.AnyRank(stop.IsCancellationRequested))
             {
                 interrupted = true;
                 break;
@@ -209,8 +240,24 @@ public sealed class Trainer : IDisposable
             lastVal = valLoss;
         }
         SaveCheckpoint(CheckpointStore.Latest);
+        dist?.Barrier(); // every rank ends when rank 0's checkpoint is written
         progress.Info($"{(interrupted ? "stopped" : "finished")} at step {step} after {Format(clock.Elapsed)}; checkpoints in {run.CheckpointsPath}");
         return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
+    }
+
+    private bool IsMaster => dist?.IsMaster ?? true;
+
+    /// <summary>
+    /// Data-parallel training: the time each step waited after backward for the gradient all-reduce, and the share of
+    /// buckets whose all-reduce started during backward (overlapping it).
+    /// </summary>
+    private string AllReduceText(long steps)
+    {
+        if (ddp is null) return "";
+        var text = $" | all-reduce wait {reduceWaitSeconds * 1000 / Math.Max(steps, 1):F1} ms ({bucketsDuringBackward}/{buckets} buckets overlapped)";
+        reduceWaitSeconds = 0;
+        bucketsDuringBackward = buckets = 0;
+        return text;
     }
 
     /// <summary>A mixture of experts' router losses (and dropped assignments, with a capacity factor) for the log line.</summary>
@@ -238,6 +285,17 @@ public sealed class Trainer : IDisposable
     private StepValues? ReadPending()
     {
         var values = pending.Read();
+        if (dist is not null && values.Count > 0)
+        {
+            // The global batch's losses: the mean of the ranks' (the gradient norm is the same on every rank already).
+            var mean = dist.Mean(values.SelectMany(v => new[] { v.Loss, v.AuxLoss ?? 0, v.ZLoss ?? 0 }).ToArray());
+            values = values.Select((v, i) => v with
+            {
+                Loss = mean[3 * i],
+                AuxLoss = v.AuxLoss is null ? null : mean[3 * i + 1],
+                ZLoss = v.ZLoss is null ? null : mean[3 * i + 2],
+            }).ToList();
+        }
         foreach (var v in values)
         {
             if (!double.IsFinite(v.Loss) || !double.IsFinite(v.GradNorm))
@@ -256,7 +314,7 @@ public sealed class Trainer : IDisposable
         var (trainLoss, valLoss) = EstimateLoss();
         var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
         progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{balance}");
-        metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
+        metrics?.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
         if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
         {
             bestValLoss = valLoss;
@@ -280,7 +338,8 @@ public sealed class Trainer : IDisposable
         for (int micro = 0; micro < k; micro++)
         {
             using var microScope = torch.NewDisposeScope();
-            var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device);
+            var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device, shard);
+            ddp?.prepare(sync: micro == k - 1); // the micro-steps before the last accumulate locally
             var (loss, router) = TrainingStep.ForwardBackward(model, x, y, k, autocastDtype, config.ActivationCheckpointing,
                 config.MoeAuxLossCoef, config.MoeZLossCoef);
             lossSum = Accumulate(lossSum, loss);
@@ -289,6 +348,13 @@ public sealed class Trainer : IDisposable
                 auxSum = Accumulate(auxSum, aux.detach());
                 zSum = Accumulate(zSum, z.detach());
             }
+        }
+        if (ddp is not null)
+        {
+            var reduced = ddp.finish();
+            reduceWaitSeconds += reduced.WaitSeconds;
+            bucketsDuringBackward += reduced.BucketsDuringBackward;
+            buckets += reduced.Buckets;
         }
         var norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
         optimizer.step();
@@ -310,11 +376,15 @@ public sealed class Trainer : IDisposable
             double sum = 0;
             for (int i = 0; i < config.EvalIters; i++)
             {
+                // Each rank evaluates its share of the batches (every rank draws them all, to stay in step).
+                var batch = loader.GetBatch(config.BatchSize, config.BlockSize);
+                if (i % WorldSize != (dist?.Rank ?? 0)) continue;
                 using var scope = torch.NewDisposeScope();
-                var (x, y) = TrainingData.ToTensors(loader.GetBatch(config.BatchSize, config.BlockSize), device);
+                var (x, y) = TrainingData.ToTensors(batch, device);
                 using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
                     sum += model.loss(x, y).item<float>();
             }
+            if (dist is not null) sum = dist.Mean([sum])[0] * WorldSize;
             return sum / config.EvalIters;
         }
         var start = model.expert_load();
@@ -332,6 +402,7 @@ public sealed class Trainer : IDisposable
     private void SaveCheckpoint(string slot)
     {
         ReadPending(); // never save the weights of a diverged run
+        if (!IsMaster) return; // the replicas are identical: rank 0 saves for all
         var rng = new Dictionary<string, byte[]> { ["cpu"] = torch.get_rng_state() };
         if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(Math.Max(device.Index, 0));
         var state = new CheckpointState
@@ -343,6 +414,7 @@ public sealed class Trainer : IDisposable
             ConfigHash = ConfigHash(config),
             TokenizerHash = data.Tokenizer.Hash,
             BestValLoss = bestValLoss,
+            WorldSize = WorldSize,
         };
         run.Checkpoints.Save(slot, state, dir =>
         {
@@ -358,6 +430,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        ddp?.Dispose();
         pending.Dispose();
         metrics?.Dispose();
         optimizer.Dispose();

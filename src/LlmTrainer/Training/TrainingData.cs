@@ -74,9 +74,12 @@ public sealed class TrainingData : IDisposable
     /// <summary>A new loader over a split, always from the same seed, so that every evaluation sees the same batches.</summary>
     public DataLoader EvalLoader(string split, ulong seed) => Loader(split, seed);
 
-    /// <summary>The next training batch on <paramref name="device"/>; the one after it is drawn meanwhile, on another thread.</summary>
-    public (Tensor X, Tensor Y) NextTrainBatch(int batchSize, int blockSize, Device device) =>
-        ToTensors(trainBatches.Next(batchSize, blockSize), device);
+    /// <summary>
+    /// The next training batch on <paramref name="device"/> (this rank's rows of it, in data-parallel training); the one
+    /// after it is drawn meanwhile, on another thread.
+    /// </summary>
+    public (Tensor X, Tensor Y) NextTrainBatch(int batchSize, int blockSize, Device device, DataShard shard = default) =>
+        ToTensors(trainBatches.Next(batchSize, blockSize, shard), device);
 
     /// <summary>The position of the next training batch not yet taken (the one drawn ahead does not count): what a checkpoint saves.</summary>
     public DataCursor TrainCursor => trainBatches.Cursor;

@@ -10,16 +10,16 @@ public sealed class BatchPrefetcher : IDisposable
 {
     private readonly DataLoader loader;
     private Task<Batch>? ahead;
-    private (int BatchSize, int BlockSize) aheadShape;
+    private (int BatchSize, int BlockSize, DataShard Shard) aheadShape;
     private DataCursor? beforeAhead;
 
     public BatchPrefetcher(DataLoader loader) => this.loader = loader;
 
     /// <summary>The next batch (drawn ahead when the last call asked for the same shape), then starts drawing the one after.</summary>
-    public Batch Next(int batchSize, int blockSize)
+    public Batch Next(int batchSize, int blockSize, DataShard shard = default)
     {
         Batch batch;
-        if (ahead is { } pending && aheadShape == (batchSize, blockSize))
+        if (ahead is { } pending && aheadShape == (batchSize, blockSize, shard))
         {
             ahead = null;
             batch = pending.GetAwaiter().GetResult(); // rethrows the loader's own exception, if any
@@ -27,11 +27,11 @@ public sealed class BatchPrefetcher : IDisposable
         else
         {
             Discard();
-            batch = loader.GetBatch(batchSize, blockSize);
+            batch = loader.GetBatch(batchSize, blockSize, shard);
         }
         beforeAhead = loader.Cursor;
-        aheadShape = (batchSize, blockSize);
-        ahead = Task.Run(() => loader.GetBatch(batchSize, blockSize));
+        aheadShape = (batchSize, blockSize, shard);
+        ahead = Task.Run(() => loader.GetBatch(batchSize, blockSize, shard));
         return batch;
     }
 

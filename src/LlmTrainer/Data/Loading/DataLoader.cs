@@ -80,20 +80,27 @@ public sealed class DataLoader
         BatchesDrawn = cursor.Batches;
     }
 
-    /// <summary>A new batch in fresh arrays.</summary>
-    public Batch GetBatch(int batchSize, int blockSize)
+    /// <summary>
+    /// A new batch in fresh arrays. With <paramref name="shard"/>, the batch is one rank's part of a global batch of
+    /// batchSize × ranks rows: the rank's rows of it, so that the ranks together train on exactly the rows one process
+    /// would draw with the global batch size, and every rank's loader stays at the same (global) position.
+    /// </summary>
+    public Batch GetBatch(int batchSize, int blockSize, DataShard shard = default)
     {
         CheckShape(batchSize, blockSize);
         var x = new long[batchSize * blockSize];
         var y = new long[batchSize * blockSize];
-        NextBatch(batchSize, blockSize, x.AsSpan(), y.AsSpan());
+        NextBatch(batchSize, blockSize, x.AsSpan(), y.AsSpan(), shard);
         return new Batch(x, y, batchSize, blockSize);
     }
 
-    /// <summary>Fills caller-owned buffers of batchSize × blockSize tokens (int64 or int32), row-major.</summary>
-    public void NextBatch<T>(int batchSize, int blockSize, Span<T> x, Span<T> y) where T : unmanaged, IBinaryInteger<T>
+    /// <summary>Fills caller-owned buffers of batchSize × blockSize tokens (int64 or int32), row-major; see <see cref="GetBatch"/> for the shard.</summary>
+    public void NextBatch<T>(int batchSize, int blockSize, Span<T> x, Span<T> y, DataShard shard = default) where T : unmanaged, IBinaryInteger<T>
     {
         CheckShape(batchSize, blockSize);
+        int ranks = Math.Max(shard.Ranks, 1);
+        if (shard.Rank < 0 || shard.Rank >= ranks)
+            throw new ArgumentOutOfRangeException(nameof(shard), $"rank {shard.Rank} is not one of {ranks}");
         int size = batchSize * blockSize;
         if (x.Length != size || y.Length != size)
             throw new ArgumentException($"x and y must hold batchSize × blockSize = {size} tokens (got {x.Length} and {y.Length}).");
@@ -104,13 +111,15 @@ public sealed class DataLoader
                     $"'{c.Dataset.Name}' ({c.Dataset.Split}) holds {c.Dataset.TokenCount} tokens, fewer than block_size + 1 = {blockSize + 1}. " +
                     "Use a smaller block_size or more data.");
         }
-        for (int row = 0; row < batchSize; row++)
+        for (int globalRow = 0; globalRow < batchSize * ranks; globalRow++)
         {
             int component = PickComponent();
             var dataset = _components[component].Dataset;
             long start = Mode == SamplingMode.Random
                 ? (long)_rng.NextBelow((ulong)(dataset.TokenCount - blockSize))
                 : NextSequentialStart(component, blockSize);
+            if (globalRow / batchSize != shard.Rank) continue; // another rank's row: drawn, so the position moves on, not copied
+            int row = globalRow % batchSize;
             dataset.CopyTo(start, x.Slice(row * blockSize, blockSize));
             dataset.CopyTo(start + 1, y.Slice(row * blockSize, blockSize));
         }

@@ -206,9 +206,12 @@ public partial class Tensor
 
     public Tensor sum(ScalarType? dtype = null) => Reduce(ReduceOp.Sum, null, false, dtype);
     public Tensor sum(long dim, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Sum, [dim], keepdim, dtype);
+    // An int overload, so that sum(0) means dim 0: C# would otherwise convert the literal 0 to ScalarType? (a dtype).
+    public Tensor sum(int dim, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Sum, [dim], keepdim, dtype);
     public Tensor sum(long[] dims, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Sum, dims, keepdim, dtype);
     public Tensor mean(ScalarType? dtype = null) => Reduce(ReduceOp.Mean, null, false, dtype);
     public Tensor mean(long dim, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Mean, [dim], keepdim, dtype);
+    public Tensor mean(int dim, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Mean, [dim], keepdim, dtype);
     public Tensor mean(long[] dims, bool keepdim = false, ScalarType? dtype = null) => Reduce(ReduceOp.Mean, dims, keepdim, dtype);
     public Tensor max() => Reduce(ReduceOp.Amax, null, false);
     public Tensor min() => Reduce(ReduceOp.Amin, null, false);

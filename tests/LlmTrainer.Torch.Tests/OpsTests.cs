@@ -141,6 +141,16 @@ public sealed class OpsTests
     }
 
     [Fact]
+    public void Sum_and_mean_of_literal_zero_reduce_dimension_zero_not_to_a_dtype()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.arange(6, ScalarType.Float32).reshape(2, 3);
+        Assert.Equal([3f, 5f, 7f], x.sum(0).ToArray<float>());
+        Assert.Equal([1.5f, 2.5f, 3.5f], x.mean(0).ToArray<float>());
+        Assert.Equal(ScalarType.Float32, x.sum(0).dtype);
+    }
+
+    [Fact]
     public void Every_fixture_case_has_a_definition_and_back()
     {
         var names = Fixture.Load("ops.json").GetProperty("cases").EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToHashSet();

@@ -376,15 +376,13 @@ public sealed class Trainer : IDisposable
             double sum = 0;
             for (int i = 0; i < config.EvalIters; i++)
             {
-                // Each rank evaluates its share of the batches (every rank draws them all, to stay in step).
-                var batch = loader.GetBatch(config.BatchSize, config.BlockSize);
-                if (i % WorldSize != (dist?.Rank ?? 0)) continue;
+                // Each rank evaluates its rows of the global batch, as in training; the mean over the ranks is the global batch's.
                 using var scope = torch.NewDisposeScope();
-                var (x, y) = TrainingData.ToTensors(batch, device);
+                var (x, y) = TrainingData.ToTensors(loader.GetBatch(config.BatchSize, config.BlockSize, shard), device);
                 using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
                     sum += model.loss(x, y).item<float>();
             }
-            if (dist is not null) sum = dist.Mean([sum])[0] * WorldSize;
+            if (dist is not null) sum = dist.Mean([sum])[0];
             return sum / config.EvalIters;
         }
         var start = model.expert_load();

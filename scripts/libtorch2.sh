@@ -59,11 +59,19 @@ make_root() {
     mkdir -p "$tmp/opt/cuda-headers"
     dpkg-deb --fsys-tarfile "$tmp"/tmp/nvidia-cuda-dev_*.deb | tar -x -C "$tmp/opt/cuda-headers" --wildcards './usr/include/*'
     rm -f "$tmp"/tmp/nvidia-cuda-dev_*.deb
+    # nccl.h (contrib's libnccl-dev), so that the NCCL process group is compiled too.
+    if chroot "$tmp" bash -c 'cd /tmp && apt-get download -qq libnccl-dev' >>"$CACHE/cuda-headers-$suite.log" 2>&1; then
+      dpkg-deb --fsys-tarfile "$tmp"/tmp/libnccl-dev_*.deb | tar -x -C "$tmp/opt/cuda-headers" --wildcards './usr/include/*'
+      rm -f "$tmp"/tmp/libnccl-dev_*.deb
+    else
+      say "warning: libnccl-dev is not available for $suite; the NCCL process group will not be compiled"
+    fi
   else
     say "warning: nvidia-cuda-dev is not available for $suite; the CUDA sources will not be compiled (see $CACHE/cuda-headers-$suite.log)"
   fi
   rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/archives/*.deb
   chroot "$tmp" dpkg-query -W -f '${Package} ${Version}\n' libtorch-dev g++ cmake libopenblas0-pthread > "$tmp/llmtrain-versions.txt"
+  [ -f "$tmp/opt/cuda-headers/usr/include/nccl.h" ] && echo "nccl-headers $(grep -m1 -oE 'NCCL_VERSION_CODE +[0-9]+' "$tmp/opt/cuda-headers/usr/include/nccl.h" | awk '{print $2}')" >> "$tmp/llmtrain-versions.txt"
   [ -d "$tmp/opt/cuda-headers/usr/include" ] && echo "cuda-headers $(grep -m1 -oE 'CUDART_VERSION +[0-9]+' "$tmp/opt/cuda-headers/usr/include/cuda_runtime_api.h" | awk '{print $2}')" >> "$tmp/llmtrain-versions.txt"
   # Older roots of the same recipe family are replaced.
   rm -rf "$target"

@@ -10,6 +10,8 @@ public sealed class InfoCommandTests
         Assert.Matches(@"libtorch\s+\d+\.\d+\.\d+", stdout);
         Assert.Contains("built with CUDA:", stdout);
         Assert.Matches(@"threads\s+\d+", stdout);
+        // The CPU builds made by scripts/setup.sh and scripts/libtorch2.sh have Gloo; a CPU libtorch never has NCCL.
+        Assert.Contains("distributed gloo yes, nccl no", stdout);
     }
 
     [Fact]

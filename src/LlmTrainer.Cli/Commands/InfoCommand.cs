@@ -40,6 +40,10 @@ internal static class InfoCommand
         var features = build.EnumerateObject().Where(p => p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False && p.Name != "cuda")
             .Select(p => $"{p.Name}={(p.Value.GetBoolean() ? "yes" : "no")}");
         o.WriteLine($"features   {string.Join(", ", features)}");
+        bool gloo = torch.distributed.is_backend_available(torch.distributed.Backend.Gloo);
+        bool nccl = torch.distributed.is_backend_available(torch.distributed.Backend.Nccl);
+        o.WriteLine($"distributed gloo {(gloo ? "yes" : "no (build needs Gloo's headers: libgloo-dev)")}, " +
+                    $"nccl {(nccl ? "yes" : builtWithCuda ? "no (this libtorch's NCCL headers were not found at build time)" : "no (needs a CUDA libtorch)")}");
         if (builtWithCuda && !cudaAvailable)
             o.WriteLine("CUDA       this libtorch has CUDA, but no CUDA device is available (driver missing or no GPU): running on CPU");
         bool sdpa = build.TryGetProperty("sdpa", out var s) && s.GetBoolean();

@@ -26,6 +26,7 @@
 #         3. llmtrain bench train --config 500m: tokens/s, MFU, peak memory
 #         4. a 300-step 110m bfloat16 run on the built-in stories: the validation loss must fall by at least 1 nat;
 #            then a sample from its checkpoint
+#         4b. tiny trained data-parallel over every GPU with NCCL (world size 1 on one GPU), 2 Gloo workers on the CPU;
 #         5. llmtrain bench sample for 110m and 500m at batch 1 and 8: decoding tokens/s with the KV cache
 #         6. a summary table (step, result, number) and the line "gpu acceptance (DEVICE): N passed, N failed";
 #            the exit status is non-zero when any step failed.
@@ -372,6 +373,30 @@ run() {
     fi
   else
     record "$name" FAIL "exit status non-zero (see $LOGS/06-train.log)"
+  fi
+
+  # ---- 4b. data-parallel training: NCCL across the GPUs (world size 1 on a single GPU), Gloo with 2 workers on the CPU ----
+  local workers=2 dp_dir="$WORK/runs/ddp-tiny"
+  if [ "$device" != cpu ]; then
+    workers=$(llmtrain info 2>/dev/null | grep -c '^cuda:' || true)
+    [ "$workers" -ge 1 ] || workers=1
+    [ "$workers" -le 8 ] || workers=8
+  fi
+  rm -rf "$dp_dir"
+  if step 06b-ddp.log llmtrain train --config tiny --data builtin --device "$device" --out_dir "$dp_dir" --nproc-per-node "$workers" \
+       --max_iters 40 --eval_interval 20 --eval_iters 4 --log_interval 20 --warmup_iters 5 --lr_decay_iters 40; then
+    local dp_line dp_first dp_last
+    dp_line=$(grep -E '^step 40/40' "$LOGS/06b-ddp.log" | tail -1)
+    dp_first=$(grep '"event":"eval"' "$dp_dir/metrics.jsonl" | head -1 | json_get val_loss)
+    dp_last=$(grep '"event":"eval"' "$dp_dir/metrics.jsonl" | tail -1 | json_get val_loss)
+    if [ -n "$dp_first" ] && [ -n "$dp_last" ] && awk -v a="$dp_first" -v b="$dp_last" 'BEGIN { exit !(b == b && b < a - 1.0) }'; then
+      record "train tiny data-parallel ($workers workers, $(grep -oE '\((--nproc-per-node|torchrun), [a-z]+\)' "$LOGS/06b-ddp.log" | head -1 | sed -E 's/.*, ([a-z]+)\)/\1/'))" PASS \
+        "val loss $(awk -v a="$dp_first" -v b="$dp_last" 'BEGIN { printf "%.3f → %.3f", a, b }'), $(sed -E 's/.*\| ([0-9,]+ tok\/s).*/\1/' <<< "$dp_line"), $(grep -oE 'all-reduce wait [0-9.]+ ms' <<< "$dp_line")"
+    else
+      record "train tiny data-parallel ($workers workers)" FAIL "the loss did not fall by 1 nat (see $LOGS/06b-ddp.log)"
+    fi
+  else
+    record "train tiny data-parallel ($workers workers)" FAIL "exit status non-zero (see $LOGS/06b-ddp.log)"
   fi
 
   # ---- 5. decoding throughput ----

@@ -18,6 +18,9 @@ public static class ModelExport
         progress ??= NullProgress.Instance;
         if (maxShardBytes <= 0)
             throw new LlmTrainerException($"--max-shard-size must be positive (default {HfExport.DefaultMaxShardBytes / 1_000_000_000}GB).");
+        if (source.Tokenizer.VocabSize > source.Config.VocabSize)
+            throw new LlmTrainerException(
+                $"the tokenizer has {source.Tokenizer.VocabSize} tokens but the model's vocabulary has {source.Config.VocabSize}; they do not belong together.");
         if (format == ExportFormat.Llama2c && dtype != WeightDtype.F32)
             throw new LlmTrainerException($"llama2.c's run.c reads float32 weights only; drop --dtype {dtype.ToString().ToLowerInvariant()} (or use --dtype f32) for --format llama2c.");
         if (format == ExportFormat.Llama2c) Llama2cExport.Check(source);

@@ -41,7 +41,15 @@ public static class InitFrom
     {
         var config = loaded.Config;
         if (config.InitFrom.Length == 0) return config;
-        var (path, _) = TrainedModel.Locate(config.InitFrom);
+        string path;
+        try
+        {
+            (path, _) = TrainedModel.Locate(config.InitFrom);
+        }
+        catch (LlmTrainerException e)
+        {
+            throw new LlmTrainerException($"init_from: {e.Message}", e);
+        }
         var shape = Shape(path);
         var conflicts = new List<string>();
         foreach (var (key, fromConfig, fromModel) in ShapeKeys)

@@ -14,7 +14,9 @@ public sealed class GgufFile
         /// <summary>The shape outermost first, as PyTorch writes it (GGUF stores the innermost dimension first).</summary>
         public long[] Shape => Dims.Reverse().ToArray();
 
-        public long ByteLength => Dims.Aggregate(1L, (a, b) => a * b) * GgufWriter.ElementSize(Type);
+        public long ByteLength => Dims.Aggregate(1L, (a, b) => a > 0 && b > long.MaxValue / 8 / a ? -1 : a < 0 ? -1 : a * b) is var n and >= 0
+            ? n * GgufWriter.ElementSize(Type)
+            : long.MaxValue;
     }
 
     private GgufFile(string path) => Path = path;
@@ -72,7 +74,9 @@ public sealed class GgufFile
                 }
                 var type = (GgmlType)r.ReadUInt32();
                 if (type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16)) throw Bad($"tensor '{name}' has ggml type {(uint)type}, which this reader does not know (F32, F16, BF16).");
-                long offset = (long)r.ReadUInt64();
+                ulong rawOffset = r.ReadUInt64();
+                if (rawOffset > long.MaxValue / 2) throw Bad($"tensor '{name}' has offset {rawOffset}, past any file.");
+                long offset = (long)rawOffset;
                 if (offset % file.Alignment != 0) throw Bad($"tensor '{name}' starts at offset {offset}, not a multiple of the alignment {file.Alignment}.");
                 tensors.Add(new TensorInfo(name, dims, type, offset));
             }
@@ -82,6 +86,7 @@ public sealed class GgufFile
             foreach (var t in tensors.OrderBy(t => t.Offset))
             {
                 if (t.Offset < end) throw Bad($"tensor '{t.Name}' overlaps the tensor before it.");
+                if (t.ByteLength > dataLength - t.Offset) throw Bad($"tensor '{t.Name}' ends past the {dataLength} bytes of data; the file is truncated.");
                 end = t.Offset + t.ByteLength;
                 if (end > dataLength) throw Bad($"tensor '{t.Name}' ends at {end}, past the {dataLength} bytes of data; the file is truncated.");
             }

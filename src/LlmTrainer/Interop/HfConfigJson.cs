@@ -61,7 +61,10 @@ public static class HfConfigJson
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+                throw new LlmTrainerException($"{path} is not UTF-8 text; it is not a config.json.");
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
@@ -91,8 +94,9 @@ public static class HfConfigJson
             int heads = Int(root, "num_attention_heads", path, null);
             if (heads <= 0 || hidden % heads != 0)
                 throw new LlmTrainerException($"{path}: hidden_size {hidden} is not divisible by num_attention_heads {heads}.");
-            if (root.TryGetProperty("head_dim", out var hd) && hd.ValueKind == JsonValueKind.Number && hd.GetInt32() != hidden / heads)
-                throw new LlmTrainerException($"{path}: head_dim {hd.GetInt32()} differs from hidden_size / num_attention_heads ({hidden / heads}); llmtrain needs them equal.");
+            if (root.TryGetProperty("head_dim", out var hd) && hd.ValueKind != JsonValueKind.Null
+                && (hd.ValueKind != JsonValueKind.Number || !hd.TryGetInt32(out int headDim) || headDim != hidden / heads))
+                throw new LlmTrainerException($"{path}: head_dim {hd.GetRawText()} differs from hidden_size / num_attention_heads ({hidden / heads}); llmtrain needs them equal.");
             var config = new LlamaConfig(
                 VocabSize: Int(root, "vocab_size", path, null),
                 DModel: hidden,
@@ -136,8 +140,8 @@ public static class HfConfigJson
     private static double Number(JsonElement root, string key, string path, double fallback)
     {
         if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        if (v.ValueKind != JsonValueKind.Number || !(v.GetDouble() > 0))
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !(d > 0) || !double.IsFinite(d))
             throw new LlmTrainerException($"{path}: {key} must be a positive number, not {v.GetRawText()}.");
-        return v.GetDouble();
+        return d;
     }
 }

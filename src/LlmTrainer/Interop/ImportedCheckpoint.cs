@@ -103,13 +103,22 @@ public sealed class ImportedCheckpoint
 
     private IEnumerable<string> ReadIndex(string index)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
-        if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(index));
+        }
+        catch (JsonException e)
+        {
+            throw new LlmTrainerException($"{index} is not valid JSON: {e.Message}", e);
+        }
+        using var _ = doc;
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
             throw new LlmTrainerException($"{index} has no weight_map object; it is not a safetensors index.");
         var files = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var entry in map.EnumerateObject())
         {
-            var file = entry.Value.GetString() ?? "";
+            var file = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : "";
             if (file.Length == 0 || file.Contains('/') || file.Contains('\\') || file.StartsWith('.'))
                 throw new LlmTrainerException($"{index}: weight_map gives '{entry.Name}' the file '{file}', which is not a file name in {Path}.");
             files.Add(file);

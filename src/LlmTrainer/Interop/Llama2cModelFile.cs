@@ -36,7 +36,7 @@ public static class Llama2cModelFile
     public static (LlamaConfig Config, int Version) ReadShape(string path) =>
         ReadHeader(path, out var error) is { } h ? (h.Config, h.Version) : throw new LlmTrainerException(error!);
 
-    private sealed record Header(LlamaConfig Config, int Version, bool Shared, int GroupSize, long DataStart);
+    internal sealed record Header(LlamaConfig Config, int Version, bool Shared, int GroupSize, long DataStart);
 
     private static Header? ReadHeader(string path, out string? error)
     {
@@ -159,22 +159,22 @@ public static class Llama2cModelFile
         return (real, imag);
     }
 
-    /// <summary>The whole model; tensors are new CPU float32 tensors owned by the current dispose scope.</summary>
-    public static Contents Read(string path)
+    /// <summary>The weights as float arrays in the file's own rotary layout, with their shapes (no tensors: the parser alone).</summary>
+    internal static (Header Header, Dictionary<string, (float[] Data, long[] Shape)> Weights) ReadArrays(string path)
     {
         var h = ReadHeader(path, out var error) ?? throw new LlmTrainerException(error!);
         var c = h.Config;
-        var weights = new Dictionary<string, Tensor>();
+        var weights = new Dictionary<string, (float[] Data, long[] Shape)>();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         stream.Position = h.DataStart;
 
-        Tensor Floats(long rows, long cols)
+        (float[], long[]) Floats(long rows, long cols)
         {
             var data = new float[rows * cols];
             stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
-            return torch.tensor(data, cols == 1 ? [rows] : [rows, cols]);
+            return (data, cols == 1 ? [rows] : [rows, cols]);
         }
-        Tensor Quantized(long rows, long cols)
+        (float[], long[]) Quantized(long rows, long cols)
         {
             long n = rows * cols;
             var q = new sbyte[n];
@@ -183,7 +183,7 @@ public static class Llama2cModelFile
             stream.ReadExactly(MemoryMarshal.AsBytes(scales.AsSpan()));
             var data = new float[n];
             for (long i = 0; i < n; i++) data[i] = q[i] * scales[i / h.GroupSize];
-            return torch.tensor(data, [rows, cols]);
+            return (data, [rows, cols]);
         }
         void Norms(string suffix)
         {
@@ -219,7 +219,15 @@ public static class Llama2cModelFile
             foreach (var (name, rows, cols) in matrices)
                 weights[name] = h.Version == 1 ? Floats(rows, cols) : Quantized(rows, cols);
         }
+        return (h, weights);
+    }
 
+    /// <summary>The whole model; tensors are new CPU float32 tensors owned by the current dispose scope.</summary>
+    public static Contents Read(string path)
+    {
+        var (h, arrays) = ReadArrays(path);
+        var c = h.Config;
+        var weights = arrays.ToDictionary(kv => kv.Key, kv => torch.tensor(kv.Value.Data, kv.Value.Shape));
         for (int i = 0; i < c.NLayer; i++)
         {
             var q = $"model.layers.{i}.self_attn.q_proj.weight";

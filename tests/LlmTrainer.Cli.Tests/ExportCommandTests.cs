@@ -100,6 +100,10 @@ public sealed class ExportCommandTests(TrainedRunFixture fixture) : IClassFixtur
             Assert.Equal(16, config.RootElement.GetProperty("block_size").GetInt32());
         }
 
+        var resume = CliRunner.Run("train", "--resume", run, "--init_from", hf);
+        Assert.Equal(1, resume.ExitCode);
+        Assert.Contains("init_from (command line --init_from) starts a new run", resume.Stderr);
+
         var conflict = Out("conflict");
         (code, stdout, stderr) = CliRunner.Run("train", "--init_from", hf, "--data", data, "--out_dir", conflict, "--d_model", "64", "--max_iters", "2",
             "--warmup_iters", "1", "--device", "cpu");

@@ -100,6 +100,8 @@ internal static class TrainCommand
 
             var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
             // A resumed run's weights are in its checkpoint; a new one with init_from takes the checkpoint's shape.
+            if (resuming && loaded.KeySources.TryGetValue("init_from", out var initSource) && initSource != loaded.Origin)
+                throw new LlmTrainerException($"init_from ({initSource}) starts a new run; --resume continues {run!.Path} from its own checkpoint. Drop one of them.");
             var requested = resuming ? loaded.Config with { InitFrom = "" } : Interop.InitFrom.Apply(loaded, shapeFromDefaults: configName is null);
             var caps = RuntimeCapabilities.Detect();
             using var data = OpenData(requested, rendezvous, progress);

@@ -69,8 +69,6 @@ public sealed class TrainedModel : IDisposable
             return (path, $"using the {slot} checkpoint of run {run.Path}");
         }
 
-        if (File.Exists(checkpoint) && checkpoint.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-            Llama2cModelFile.ReadShape(checkpoint); // says why it is not a llama2.c model
         if (File.Exists(checkpoint))
         {
             // A file inside a checkpoint (state.json, model.safetensors): its directory is what was meant.
@@ -78,8 +76,10 @@ public sealed class TrainedModel : IDisposable
             string hint = parent is not null && File.Exists(Path.Combine(parent, CheckpointState.FileName))
                 ? $"give its directory, {parent}"
                 : "give a run directory (runs/NAME) or a checkpoint directory in it (runs/NAME/checkpoints/best)";
+            // A .bin that is not a llama2.c model: say why, in case one was meant.
+            string llama2c = checkpoint.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? $" (or a llama2.c model .bin, which it is not: {Llama2cModelFile.WhyNot(checkpoint)})" : "";
             throw new LlmTrainerException(
-                $"'{checkpoint}' is a file, not a checkpoint: a checkpoint is a directory holding {CheckpointState.FileName}; {hint}.");
+                $"'{checkpoint}' is a file, not a checkpoint: a checkpoint is a directory holding {CheckpointState.FileName}{llama2c}; {hint}.");
         }
         throw new LlmTrainerException(
             Directory.Exists(checkpoint)

@@ -32,6 +32,19 @@ public static class Llama2cModelFile
         }
     }
 
+    /// <summary>Why the file is not a llama2.c model (null when it is one).</summary>
+    public static string? WhyNot(string path)
+    {
+        try
+        {
+            return ReadHeader(path, out var error) is null ? error : null;
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>The model shape and format version, from the header alone.</summary>
     public static (LlamaConfig Config, int Version) ReadShape(string path) =>
         ReadHeader(path, out var error) is { } h ? (h.Config, h.Version) : throw new LlmTrainerException(error!);

@@ -17,9 +17,12 @@ public sealed class TokenIdSwap
 
     public int B { get; }
 
-    /// <summary>The swap of id 1 with the end-of-text id; null when end-of-text already is 1.</summary>
+    /// <summary>
+    /// The swap of id 1 with the end-of-text id; null when end-of-text already is 1, or when id 1 is a special token
+    /// already (a SentencePiece vocabulary's <c>&lt;s&gt;</c>, as run.c expects it).
+    /// </summary>
     public static TokenIdSwap? ForRunC(Tokenizer tokenizer) =>
-        tokenizer.EndOfTextId == 1 ? null : new TokenIdSwap(1, tokenizer.EndOfTextId);
+        tokenizer.EndOfTextId == 1 || (tokenizer.VocabSize > 1 && tokenizer.IsSpecial(1)) ? null : new TokenIdSwap(1, tokenizer.EndOfTextId);
 
     public int Map(int id) => id == A ? B : id == B ? A : id;
 

@@ -18,6 +18,9 @@ fi
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+# The export tests run a C reader (gcc) and an independent GGUF parser (Node.js and npm).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ -z "${Torch_DIR:-}" ] && [ -z "${LIBTORCH:-}" ] && [ "${LIBTORCH_USE_PYTORCH:-0}" != "1" ]; then
   dpkg -s libtorch-dev >/dev/null 2>&1 || missing+=(libtorch-dev)
   # Without OpenBLAS, Debian's libtorch falls back to reference BLAS (about 30x slower matmuls).
@@ -64,6 +67,15 @@ if [ ! -f "$stamp" ] || [ -n "$(find src configs Directory.Build.props -newer "$
   dotnet publish "$ROOT/src/LlmTrainer.Cli" -c Release -o "$APP" -v quiet -nologo >/dev/null
   cp "$ROOT/artifacts/native/libllmtorch.so" "$APP/"
   touch "$stamp"
+fi
+
+# ---- the independent GGUF parser the export tests compare with (npm registry) ----
+GGUF_JS="$ROOT/artifacts/node-gguf"
+if [ ! -f "$GGUF_JS/node_modules/@huggingface/gguf/package.json" ]; then
+  say "installing @huggingface/gguf (npm) for the GGUF export tests"
+  mkdir -p "$GGUF_JS"
+  npm install --prefix "$GGUF_JS" --no-audit --no-fund --no-save @huggingface/gguf@0.4.6 >/dev/null 2>&1 \
+    || say "warning: npm install @huggingface/gguf failed; the GGUF parser tests install it again and fail if they cannot"
 fi
 
 BIN_DIR=/usr/local/bin

@@ -74,6 +74,7 @@ public static class Program
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
         yield return SampleCommand.Create();
+        yield return ExportCommand.Create();
         yield return BenchCommand.Create();
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();

@@ -52,8 +52,26 @@ public sealed partial class ReadmeTests
     public void The_readme_shows_the_main_commands()
     {
         var commands = CommandLines();
-        foreach (var verb in new[] { "train", "sample", "eval", "prepare", "info" })
+        foreach (var verb in new[] { "train", "sample", "eval", "prepare", "info", "export" })
             Assert.Contains(commands, c => c.StartsWith($"llmtrain {verb}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_interop_commands_name_every_export_format_and_real_options()
+    {
+        var commands = CommandLines();
+        var exports = commands.Where(c => c.StartsWith("llmtrain export", StringComparison.Ordinal)).Select(c => Split(c)).ToList();
+        var formats = exports.Select(a => a[a.IndexOf("--format") + 1]).ToList();
+        Assert.Equal(["gguf", "hf", "llama2c"], formats.Distinct().Order(StringComparer.Ordinal));
+        foreach (var args in exports)
+        {
+            LlmTrainer.Interop.ExportFormats.Parse(args[args.IndexOf("--format") + 1]);
+            if (args.IndexOf("--dtype") is var d and >= 0) LlmTrainer.Interop.WeightDtypes.Parse(args[d + 1]);
+        }
+        // init_from is a config key, which the train command takes among its unmatched --key value pairs.
+        Assert.Contains(commands, c => c.StartsWith("llmtrain train --init_from", StringComparison.Ordinal));
+        Assert.NotNull(ConfigLoader.Load(["--init_from", "x"], new ConfigLoadOptions { Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config.InitFrom);
+        Assert.Contains(commands, c => c.StartsWith("llmtrain sample --checkpoint export/hf", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -79,6 +79,8 @@ internal static class EvalCommand
         var (path, description) = TrainedModel.Locate(r.Checkpoint);
         stderr.WriteLine(description);
         using var trained = TrainedModel.Load(path, r.Device);
+        if (trained.ImportedFormat is { } format && r.Text is null)
+            throw new LlmTrainerException($"{trained.CheckpointPath} is a {format} checkpoint, without prepared data of its own; evaluate it on a text file with --text FILE.");
         stderr.WriteLine($"model: {ParameterText.Format(trained.Model.num_parameters(), ModelShape.From(trained.Config).ActiveParameters)}, step {trained.State.Step}, on {trained.Device}" +
                          (trained.AutocastDtype is { } dt ? $" ({dt.Name()} autocast)" : ""));
         EvalResult result;

@@ -99,9 +99,13 @@ internal static class TrainCommand
             }
 
             var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
+            // A resumed run's weights are in its checkpoint; a new one with init_from takes the checkpoint's shape.
+            if (resuming && loaded.KeySources.TryGetValue("init_from", out var initSource) && initSource != loaded.Origin)
+                throw new LlmTrainerException($"init_from ({initSource}) starts a new run; --resume continues {run!.Path} from its own checkpoint. Drop one of them.");
+            var requested = resuming ? loaded.Config with { InitFrom = "" } : Interop.InitFrom.Apply(loaded, shapeFromDefaults: configName is null);
             var caps = RuntimeCapabilities.Detect();
-            using var data = OpenData(loaded.Config, rendezvous, progress);
-            var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
+            using var data = OpenData(requested, rendezvous, progress);
+            var cfg = requested.Resolve(caps, data.Tokenizer.VocabSize);
             if (env is not null) cfg = BindDevice(cfg, env, caps);
             if (!force)
             {
@@ -130,6 +134,7 @@ internal static class TrainCommand
 
             progress.Info($"run         {run.Path}");
             progress.Info($"config      {loaded.Origin}");
+            if (cfg.InitFrom.Length > 0) progress.Info($"weights     from {cfg.InitFrom}");
             using var trainer = new Trainer(cfg, run, data, progress, dist);
             // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
             var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";

@@ -1,4 +1,5 @@
 using LlmTrainer.Config;
+using LlmTrainer.Interop;
 using LlmTrainer.Model;
 using LlmTrainer.Tokenization;
 using LlmTrainer.Torch;
@@ -21,7 +22,11 @@ public sealed class TrainedModel : IDisposable
     /// <summary>The run's resolved config (its <c>config.json</c>).</summary>
     public required TrainConfig Config { get; init; }
 
-    public required RunDirectory Run { get; init; }
+    /// <summary>The run the checkpoint belongs to; null for a checkpoint imported from another tool.</summary>
+    public required RunDirectory? Run { get; init; }
+
+    /// <summary>The other tool's format an imported checkpoint was read from ("Hugging Face", "llama2.c version 0"); null for our own.</summary>
+    public string? ImportedFormat { get; init; }
 
     /// <summary>The checkpoint directory the weights came from.</summary>
     public required string CheckpointPath { get; init; }
@@ -36,7 +41,8 @@ public sealed class TrainedModel : IDisposable
 
     /// <summary>
     /// Which checkpoint <paramref name="checkpoint"/> names: a checkpoint directory (it holds <c>state.json</c>), a run
-    /// directory (its <c>best</c> checkpoint, else <c>latest</c>), or — when null — the newest run under
+    /// directory (its <c>best</c> checkpoint, else <c>latest</c>), another tool's checkpoint (a Hugging Face directory, a
+    /// llama2.c .bin: <see cref="ImportedCheckpoint"/>), or — when null — the newest run under
     /// <paramref name="runsRoot"/> that has a checkpoint. Returns the directory and a sentence saying which it is.
     /// </summary>
     public static (string Path, string Description) Locate(string? checkpoint, string runsRoot = RunDirectory.DefaultRunsRoot)
@@ -53,6 +59,8 @@ public sealed class TrainedModel : IDisposable
 
         if (File.Exists(Path.Combine(checkpoint, CheckpointState.FileName)))
             return (Path.GetFullPath(checkpoint), $"using checkpoint {Path.GetFullPath(checkpoint)}");
+        if (ImportedCheckpoint.Detect(checkpoint) is { } imported)
+            return (imported.Path, $"using the {imported.Format} checkpoint {imported.Path}");
         if (Directory.Exists(checkpoint) && File.Exists(Path.Combine(checkpoint, RunDirectory.ConfigFileName)))
         {
             var run = RunDirectory.Open(checkpoint);
@@ -68,8 +76,10 @@ public sealed class TrainedModel : IDisposable
             string hint = parent is not null && File.Exists(Path.Combine(parent, CheckpointState.FileName))
                 ? $"give its directory, {parent}"
                 : "give a run directory (runs/NAME) or a checkpoint directory in it (runs/NAME/checkpoints/best)";
+            // A .bin that is not a llama2.c model: say why, in case one was meant.
+            string llama2c = checkpoint.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? $" (or a llama2.c model .bin, which it is not: {Llama2cModelFile.WhyNot(checkpoint)})" : "";
             throw new LlmTrainerException(
-                $"'{checkpoint}' is a file, not a checkpoint: a checkpoint is a directory holding {CheckpointState.FileName}; {hint}.");
+                $"'{checkpoint}' is a file, not a checkpoint: a checkpoint is a directory holding {CheckpointState.FileName}{llama2c}; {hint}.");
         }
         throw new LlmTrainerException(
             Directory.Exists(checkpoint)
@@ -80,6 +90,8 @@ public sealed class TrainedModel : IDisposable
     /// <summary>Loads the checkpoint that <see cref="Locate"/> finds, onto <paramref name="device"/> ("auto": CUDA when present).</summary>
     public static TrainedModel Load(string checkpointPath, string device = "auto")
     {
+        if (!File.Exists(Path.Combine(checkpointPath, CheckpointState.FileName)) && ImportedCheckpoint.Detect(checkpointPath) is { } imported)
+            return LoadImported(imported, device);
         var state = CheckpointState.Read(checkpointPath);
         // A checkpoint lives in RUN/checkpoints/SLOT; the run holds config.json and tokenizer.json.
         var runPath = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)))
@@ -131,6 +143,50 @@ public sealed class TrainedModel : IDisposable
             Run = run,
             CheckpointPath = Path.GetFullPath(checkpointPath),
             State = state,
+            Device = target,
+        };
+    }
+
+    /// <summary>Another tool's checkpoint, with its own tokenizer; it has no run, and its state counts no steps.</summary>
+    private static TrainedModel LoadImported(ImportedCheckpoint imported, string device)
+    {
+        var tokenizer = imported.LoadTokenizer();
+        if (tokenizer.VocabSize > imported.Config.VocabSize)
+            throw new LlmTrainerException(
+                $"the tokenizer of {imported.Path} has {tokenizer.VocabSize} tokens but the model's vocabulary has {imported.Config.VocabSize}; they do not belong together.");
+        var config = imported.ToTrainConfig();
+        var target = ResolveDevice(device);
+        var model = new Llama(imported.Config);
+        try
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                try
+                {
+                    model.load_state_dict(imported.LoadWeights());
+                }
+                catch (ArgumentException e)
+                {
+                    throw new LlmTrainerException($"{imported.Path}: the weights do not fit the model its config describes: {e.Message}", e);
+                }
+            }
+            if (target != Device.CPU) model.to(target);
+            model.eval();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new TrainedModel
+        {
+            Model = model,
+            Tokenizer = tokenizer,
+            Config = config,
+            Run = null,
+            ImportedFormat = imported.Format,
+            CheckpointPath = imported.Path,
+            State = new CheckpointState { Step = 0, TokensSeen = 0, ConfigHash = Trainer.ConfigHash(config), TokenizerHash = tokenizer.Hash },
             Device = target,
         };
     }

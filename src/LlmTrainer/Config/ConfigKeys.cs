@@ -11,6 +11,7 @@ internal static class ConfigKeys
         Text("name", c => c.Name, (c, v) => c with { Name = v }),
         Data("data", c => c.Data, (c, v) => c with { Data = v }),
         Text("out_dir", c => c.OutDir, (c, v) => c with { OutDir = v }),
+        Text("init_from", c => c.InitFrom, (c, v) => c with { InitFrom = v }),
         Text("device", c => c.Device, (c, v) => c with { Device = v }),
         Text("dtype", c => c.Dtype, (c, v) => c with { Dtype = v }),
         Long("seed", c => c.Seed, (c, v) => c with { Seed = v }),

@@ -146,6 +146,8 @@ public static class ConfigLoader
     {
         "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE", "LLMTRAIN_CPU_MEMORY_LIMIT", "LLMTRAIN_VERIFY_CHECKPOINTS",
         "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE", "LLMTRAIN_LAUNCHER", "LLMTRAIN_DIST_TIMEOUT",
+        // scripts/test.sh's switches, set in the environment of the tests it runs
+        "LLMTRAIN_LIBTORCH2", "LLMTRAIN_GPU_SELFTEST", "LLMTRAIN_WRITE_FIXTURES",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

@@ -108,6 +108,12 @@ public sealed record TrainConfig
     /// <summary>Run directory; empty means a new <c>runs/&lt;name&gt;-&lt;timestamp&gt;</c>.</summary>
     public string OutDir { get; init; } = "";
 
+    /// <summary>
+    /// A checkpoint to start a new run from (ours, a Hugging Face directory or a llama2.c .bin): its weights and its
+    /// shape (<see cref="Interop.InitFrom"/>). Empty: random initialisation.
+    /// </summary>
+    public string InitFrom { get; init; } = "";
+
     /// <summary>Key/value heads after applying the "0 = n_head" rule.</summary>
     public int EffectiveKvHeads => NKvHead > 0 ? NKvHead : NHead;
 

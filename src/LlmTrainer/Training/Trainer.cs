@@ -74,6 +74,7 @@ public sealed class Trainer : IDisposable
 
         torch.manual_seed(config.Seed);
         model = new Llama(ToModelConfig(config), device);
+        if (config.InitFrom.Length > 0) Interop.InitFrom.LoadInto(model, config, data.Tokenizer);
         // Weight decay only on matrices (embeddings and projections), not on the norms' scales.
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
         var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();

@@ -140,7 +140,7 @@ public sealed class TrainedModelTests : IDisposable
         var best = Path.Combine(run, "checkpoints", "best");
         using var trained = TrainedModel.Load(best, TestDevice.Name);
         Assert.Equal(best, trained.CheckpointPath);
-        Assert.Equal(run, trained.Run.Path);
+        Assert.Equal(run, trained.Run!.Path);
         Assert.Equal(5, trained.State.Step);
         Assert.Equal(Tokenizer.Hash, trained.Tokenizer.Hash);
         Assert.Equal(16, trained.Config.DModel);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using LlmTrainer.Config;
 using LlmTrainer.Data;
+using LlmTrainer.Interop;
 using LlmTrainer.Model;
 using LlmTrainer.Progress;
 using LlmTrainer.Torch;
@@ -110,6 +111,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         ("moe_z_loss_coef", "0.1", Effect.Run, true),
         ("name", "other", Effect.RunDirectory, false),
         ("out_dir", "elsewhere", Effect.RunDirectory, false),
+        ("init_from", "a checkpoint of the base shape", Effect.Run, false),
         ("device", "cpu", Effect.Resolved, false),
         ("dtype", "float32", Effect.Resolved, false),
     ];
@@ -142,6 +144,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         var (_, value, effect, moe) = Probes.Single(p => p.Key == key);
         if (key == "data") value = data.B;
         if (key == "out_dir") value = Path.Combine(data.Root, value);
+        if (key == "init_from") value = InitCheckpoint();
         Assert.NotEqual(Fingerprint(effect, moe, []), Fingerprint(effect, moe, [$"--{key}", value]));
     }
 
@@ -154,6 +157,21 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
     ];
 
     private static readonly Dictionary<string, string> Fingerprints = new();
+
+    /// <summary>A Hugging Face export of a model of the base shape (other weights than the base run's), with data A's tokenizer.</summary>
+    private string InitCheckpoint()
+    {
+        var dir = Path.Combine(data.Root, "init-hf");
+        if (Directory.Exists(dir)) return dir;
+        var config = ConfigLoader.Load(Base(false), new ConfigLoadOptions { Environment = new Dictionary<string, string>() }).Config
+            .Resolve(RuntimeCapabilities.CpuOnly, 300);
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(99);
+        using var model = new Llama(Trainer.ToModelConfig(config));
+        var tokenizer = LlmTrainer.Tokenization.Tokenizer.Load(Path.Combine(data.A, DatasetMeta.Load(data.A).Tokenizer.File));
+        ModelExport.Export(new ExportSource(model.Config, model.state_dict(), tokenizer, "init"), ExportFormat.Hf, dir, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+        return dir;
+    }
 
     private string Fingerprint(Effect effect, bool moe, string[] change, bool memoize = true)
     {

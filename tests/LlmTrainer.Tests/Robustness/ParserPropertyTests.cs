@@ -6,6 +6,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using LlmTrainer.Checkpoints;
 using LlmTrainer.Data;
+using LlmTrainer.Interop;
 using LlmTrainer.Tests.Data;
 using LlmTrainer.Tests.Tokenization;
 using LlmTrainer.Tokenization;
@@ -363,4 +364,83 @@ public sealed class ParserPropertyTests : IDisposable
         Bytes("docs.jsonl.gz", Gzip(Jsonl), ReadDocuments, cases: Cases / 2);
         Bytes("docs.txt.gz", Gzip(Text), ReadDocuments, headerFirst: true, cases: Cases / 2);
     }
+
+    // ---- other tools' model files ----
+
+    /// <summary>A small GGUF file as the export writes it (metadata of every kind it uses, F32 and F16 tensors).</summary>
+    private byte[] ValidGguf()
+    {
+        var w = new GgufWriter();
+        w.Add("general.architecture", "llama");
+        w.Add("llama.block_count", 2u);
+        w.Add("llama.rope.freq_base", 10000f);
+        w.Add("tokenizer.ggml.add_bos_token", true);
+        w.Add("tokenizer.ggml.tokens", ["a", "b", "<|endoftext|>"]);
+        w.Add("tokenizer.ggml.token_type", [1, 1, 3]);
+        w.AddTensor("token_embd.weight", GgmlType.F16, [3, 4], () => new byte[24]);
+        w.AddTensor("output_norm.weight", GgmlType.F32, [4], () => Enumerable.Range(0, 16).Select(i => (byte)i).ToArray());
+        string path = _dir.File("valid.gguf");
+        w.Write(path);
+        return File.ReadAllBytes(path);
+    }
+
+    private static void LoadGguf(string path)
+    {
+        var file = GgufFile.Open(path);
+        foreach (var t in file.Tensors)
+            _ = file.ReadBytes(t).Length;
+    }
+
+    [Fact]
+    public void Gguf_damaged_bytes() => Bytes("model.gguf", ValidGguf(), LoadGguf, headerFirst: true);
+
+    /// <summary>A llama2.c file: version 0 (dim 8, 2 layers, 2 heads of 4, 1 kv head, vocab 5, untied, seq_len 3) or version 2 (Q8_0, groups of 4).</summary>
+    private static byte[] ValidLlama2c(int version)
+    {
+        int dim = 8, hidden = 12, layers = 2, heads = 2, kvHeads = 1, vocab = 5, seqLen = 3;
+        var config = new LlmTrainer.Model.LlamaConfig(vocab, dim, layers, heads, kvHeads, hidden, seqLen);
+        var bytes = new List<byte>();
+        void Ints(params int[] values)
+        {
+            foreach (var v in values) bytes.AddRange(BitConverter.GetBytes(v));
+        }
+        if (version == 0)
+        {
+            Ints(dim, hidden, layers, heads, kvHeads, -vocab, seqLen);
+            long floats = Llama2cModelFile.WeightCount(config, legacy: true);
+            for (long i = 0; i < floats; i++) bytes.AddRange(BitConverter.GetBytes((float)Math.Sin(i)));
+            return [.. bytes];
+        }
+        bytes.AddRange(BitConverter.GetBytes(Llama2cModelFile.Magic));
+        Ints(2, dim, hidden, layers, heads, kvHeads, vocab, seqLen);
+        bytes.Add(0);
+        Ints(4);
+        while (bytes.Count < 256) bytes.Add(0);
+        long norms = (2L * layers + 1) * dim, weights = Llama2cModelFile.WeightCount(config, legacy: false) - norms;
+        for (long i = 0; i < norms; i++) bytes.AddRange(BitConverter.GetBytes(1f));
+        // Per matrix: int8 values then one float scale per group of 4; all matrices' sizes are multiples of 4.
+        foreach (var n in new long[] { vocab * dim, dim * dim, dim * dim, 4 * dim, 4 * dim, 4 * dim, 4 * dim, dim * dim, dim * dim,
+                                        hidden * dim, hidden * dim, dim * hidden, dim * hidden, hidden * dim, hidden * dim, vocab * dim })
+        {
+            for (long i = 0; i < n; i++) bytes.Add((byte)(i % 7));
+            for (long i = 0; i < n / 4; i++) bytes.AddRange(BitConverter.GetBytes(0.01f));
+            weights -= n;
+        }
+        Assert.Equal(0, weights);
+        return [.. bytes];
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Llama2c_model_damaged_bytes(int version) =>
+        Bytes("model.bin", ValidLlama2c(version), path => _ = Llama2cModelFile.ReadArrays(path).Weights.Count, headerFirst: true, cases: Cases / 2);
+
+    private static byte[] ValidHfConfig => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Interop", "Fixtures", "hf", "config.json"));
+
+    [Fact]
+    public void Hf_config_json_damaged_bytes() => Bytes("config.json", ValidHfConfig, path => HfConfigJson.Read(path), cases: Cases / 2);
+
+    [Fact]
+    public void Hf_config_json_values_of_the_wrong_type() => Json("config.json", ValidHfConfig, path => HfConfigJson.Read(path));
 }

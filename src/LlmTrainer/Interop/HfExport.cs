@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json;
+using LlmTrainer.Checkpoints;
+using LlmTrainer.Progress;
+using LlmTrainer.Tokenization;
+
+namespace LlmTrainer.Interop;
+
+/// <summary>
+/// Writes a Hugging Face model directory: config.json, the weights as model.safetensors (or, above the shard size,
+/// model-0000i-of-0000n.safetensors with model.safetensors.index.json, as transformers' save_pretrained does),
+/// tokenizer.json, tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
+/// Hugging Face's own, so the tensors are copied as they are (converted to the chosen dtype).
+/// </summary>
+public static class HfExport
+{
+    public const string SingleFileName = "model.safetensors";
+    public const string IndexFileName = "model.safetensors.index.json";
+
+    /// <summary>transformers' default shard size (5 GB, decimal).</summary>
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    public static void Write(ExportSource source, string directory, WeightDtype dtype, long maxShardBytes, IProgressReporter progress)
+    {
+        var c = source.Config;
+        var tokenizer = source.Tokenizer;
+        int eot = tokenizer.EndOfTextId;
+        WriteJson(Path.Combine(directory, HfConfigJson.FileName), w => HfConfigJson.Write(w, c, eot, eot, dtype, source.RouterAuxLossCoef));
+
+        var scalar = dtype.ToScalarType();
+        var safetensorsDtype = dtype switch
+        {
+            WeightDtype.F16 => SafetensorsDtype.F16,
+            WeightDtype.BF16 => SafetensorsDtype.BF16,
+            _ => SafetensorsDtype.F32,
+        };
+        int elementSize = safetensorsDtype.Size();
+        var shards = new List<List<(string Name, long[] Shape, long Bytes)>> { new() };
+        long shardBytes = 0, total = 0;
+        foreach (var (name, t) in source.Weights)
+        {
+            long bytes = t.numel() * elementSize;
+            if (shards[^1].Count > 0 && shardBytes + bytes > maxShardBytes)
+            {
+                shards.Add(new());
+                shardBytes = 0;
+            }
+            shards[^1].Add((name, t.shape, bytes));
+            shardBytes += bytes;
+            total += bytes;
+        }
+
+        // transformers refuses safetensors whose metadata does not say which framework wrote them.
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        long written = 0;
+        for (int s = 0; s < shards.Count; s++)
+        {
+            string file = shards.Count == 1
+                ? SingleFileName
+                : string.Create(CultureInfo.InvariantCulture, $"model-{s + 1:D5}-of-{shards.Count:D5}.safetensors");
+            var entries = shards[s].Select(e => new SafetensorsEntry(e.Name, safetensorsDtype, e.Shape, writer =>
+            {
+                writer.Write(ExportSource.Bytes(source.Weights[e.Name], scalar));
+                written += e.Bytes;
+                progress.Report(new ProgressUpdate("export", written / 1e6, total / 1e6, "MB"));
+            })).ToList();
+            SafetensorsWriter.WriteFile(Path.Combine(directory, file), entries, metadata);
+            foreach (var e in shards[s])
+                weightMap[e.Name] = file;
+        }
+        if (shards.Count > 1)
+        {
+            WriteJson(Path.Combine(directory, IndexFileName), w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("metadata");
+                w.WriteNumber("total_size", total);
+                w.WriteEndObject();
+                w.WriteStartObject("weight_map");
+                foreach (var (name, file) in weightMap)
+                    w.WriteString(name, file);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
+        }
+
+        tokenizer.Save(Path.Combine(directory, "tokenizer.json"));
+        string eotText = Tokenizer.EndOfText;
+        WriteJson(Path.Combine(directory, "tokenizer_config.json"), w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
+            w.WriteString("bos_token", eotText);
+            w.WriteString("eos_token", eotText);
+            w.WriteString("unk_token", eotText);
+            w.WriteNumber("model_max_length", c.BlockSize);
+            w.WriteBoolean("clean_up_tokenization_spaces", false);
+            w.WriteEndObject();
+        });
+        WriteJson(Path.Combine(directory, "generation_config.json"), w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("bos_token_id", eot);
+            w.WriteNumber("eos_token_id", eot);
+            w.WriteNumber("max_length", c.BlockSize);
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteJson(string path, Action<Utf8JsonWriter> write)
+    {
+        using var stream = File.Create(path);
+        using (var w = new Utf8JsonWriter(stream, Indented))
+            write(w);
+        stream.WriteByte((byte)'\n');
+    }
+}

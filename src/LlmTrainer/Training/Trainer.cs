@@ -241,9 +241,13 @@ public sealed class Trainer : IDisposable
         foreach (var v in values)
         {
             if (!double.IsFinite(v.Loss) || !double.IsFinite(v.GradNorm))
+            {
+                // Recorded, so that 'llmtrain runs' can tell a diverged run from one that was stopped.
+                metrics?.Event("diverged", v.Step, new Dictionary<string, object?> { ["loss"] = v.Loss, ["grad_norm"] = v.GradNorm });
                 throw new LlmTrainerException(
                     $"training diverged at step {v.Step}: loss {v.Loss}, gradient norm {v.GradNorm}. The last good checkpoint is kept in " +
                     $"{Path.Combine(run.CheckpointsPath, CheckpointStore.Latest)}. Lower learning_rate, raise warmup_iters or set grad_clip.");
+            }
         }
         if (values.Count == 0) return null;
         lastLoss = values[^1].Loss;

@@ -69,5 +69,6 @@ public static class Program
         yield return BenchCommand.Create();
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();
+        yield return RunsCommand.Create();
     }
 }

@@ -70,5 +70,6 @@ public static class Program
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();
         yield return RunsCommand.Create();
+        yield return PlanCommand.Create();
     }
 }

@@ -71,5 +71,6 @@ public static class Program
         yield return PrepareCommand.Create();
         yield return RunsCommand.Create();
         yield return PlanCommand.Create();
+        yield return PlotCommand.Create();
     }
 }

@@ -74,7 +74,8 @@ internal static class TrainCommand
 
             progress.Info($"run         {run.Path}");
             progress.Info($"config      {loaded.Origin}");
-            using var trainer = new Trainer(cfg, run, data, progress);
+            var lossPlot = new Plotting.LossPlotRefresher(run.Path, progress);
+            using var trainer = new Trainer(cfg, run, data, progress) { AfterEval = lossPlot.Refresh };
             // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
             var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";
             progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), ModelShape.From(cfg).ActiveParameters)}: d_model {cfg.DModel}, " +

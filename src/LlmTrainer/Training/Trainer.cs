@@ -75,6 +75,9 @@ public sealed class Trainer : IDisposable
 
     public Llama Model => model;
 
+    /// <summary>Called after each evaluation is logged (the CLI redraws RUN/loss.png); it must not throw.</summary>
+    public Action? AfterEval { get; init; }
+
     public long Step => step;
 
     public static LlamaConfig ToModelConfig(TrainConfig c) => new(
@@ -261,6 +264,7 @@ public sealed class Trainer : IDisposable
         var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
         progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{balance}");
         metrics!.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
+        AfterEval?.Invoke();
         if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
         {
             bestValLoss = valLoss;

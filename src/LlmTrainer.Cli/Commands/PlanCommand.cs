@@ -76,7 +76,7 @@ internal static class PlanCommand
         if (p.CastWeights > 0) rows.Add(["bf16 weight copies", Gib(p.CastWeights), "autocast's casts, kept for the backward"]);
         rows.Add(["activations, one micro-batch", Gib(p.Activations),
             $"at the peak; with the logits {Gib(p.ActivationsPlain)} without, {Gib(p.ActivationsCheckpointed)} with activation checkpointing"]);
-        rows.Add(["logits and their gradient", Gib(p.Logits), $"{(double)c.BatchSize * c.BlockSize * c.VocabSize:N0} logits"]);
+        rows.Add(["logits, loss and gradient", Gib(p.Logits), $"{(double)c.BatchSize * c.BlockSize * c.VocabSize:N0} logits"]);
         rows.Add(["peak allocated", Gib(p.Peak), p.Device.IsCuda ? "what torch.cuda.max_memory_allocated would report" : "what the CPU allocator's peak would report"]);
         if (p.Device.IsCuda)
         {
@@ -84,9 +84,9 @@ internal static class PlanCommand
             rows.Add(["CUDA context", Gib(p.Context), "context, cuBLAS and cuDNN workspaces"]);
         }
         rows.Add(["total", Gib(p.Total), $"of {Gib(p.Device.MemoryBytes)} ({p.Total / p.Device.MemoryBytes:P0}): {(p.Fits ? "fits" : "DOES NOT FIT")}"]);
-        foreach (var row in rows) o.WriteLine($"{row[0],-30} {row[1],10}  {row[2]}");
+        foreach (var row in rows) o.WriteLine($"{row[0],-32} {row[1],10}  {row[2]}");
         o.WriteLine();
-        o.WriteLine($"largest batch_size that fits: {BatchText(p.MaxBatchSize)} as configured, {BatchText(p.MaxBatchSizeCheckpointed)} with activation checkpointing " +
+        o.WriteLine($"largest batch_size that fits: {BatchText(p.MaxBatchSizePlain)} without, {BatchText(p.MaxBatchSizeCheckpointed)} with activation checkpointing " +
                     $"(block {c.BlockSize}; grad_accum_steps keeps the tokens per step)");
         if (p.StepSeconds is { } s)
             o.WriteLine($"time        {s.ToString("F2", inv)} s/step, {p.TokensPerSecond!.Value.ToString("N0", inv)} tokens/s, " +
@@ -127,6 +127,7 @@ internal static class PlanCommand
         ["total_bytes"] = (long)p.Total,
         ["fits"] = p.Fits,
         ["max_batch_size"] = p.MaxBatchSize,
+        ["max_batch_size_plain"] = p.MaxBatchSizePlain,
         ["max_batch_size_checkpointed"] = p.MaxBatchSizeCheckpointed,
         ["assumed_mfu"] = p.Mfu,
         ["step_seconds"] = p.StepSeconds,

@@ -22,7 +22,7 @@ namespace LlmTrainer.Planning;
 public sealed record TrainingPlan(
     TrainConfig Config, PlanDevice Device, long Parameters, double Weights, double Gradients, double Optimizer, double CastWeights,
     double Activations, double ActivationsPlain, double ActivationsCheckpointed, double Logits, double Peak, double AllocatorMargin,
-    double Context, int MaxBatchSize, int MaxBatchSizeCheckpointed, double? Mfu, double? StepSeconds)
+    double Context, int MaxBatchSizePlain, int MaxBatchSizeCheckpointed, double? Mfu, double? StepSeconds)
 {
     /// <summary>Share of the allocated peak the CUDA caching allocator is assumed to reserve on top.</summary>
     public const double CudaAllocatorMargin = 0.10;
@@ -38,6 +38,9 @@ public sealed record TrainingPlan(
 
     public bool Fits => Total <= Device.MemoryBytes;
 
+    /// <summary>The largest batch_size that fits as configured (with or without activation checkpointing); 0 when not even 1 does.</summary>
+    public int MaxBatchSize => Config.ActivationCheckpointing ? MaxBatchSizeCheckpointed : MaxBatchSizePlain;
+
     public double? TokensPerSecond => StepSeconds is { } s ? Config.TokensPerStep / s : null;
 
     public double? DaysToMaxIters => StepSeconds is { } s ? s * Config.MaxIters / 86400 : null;
@@ -47,7 +50,7 @@ public sealed record TrainingPlan(
     public static TrainingPlan For(TrainConfig cfg, PlanDevice device, double? mfu = null)
     {
         var memory = Memory(cfg, device);
-        int maxBatch = LargestBatch(cfg, device, cfg.ActivationCheckpointing);
+        int maxBatch = LargestBatch(cfg, device, false);
         int maxBatchCkpt = LargestBatch(cfg, device, true);
         double? assumed = device.Bf16Tflops is null ? null : mfu ?? DefaultMfu;
         double? stepSeconds = null;
@@ -59,7 +62,7 @@ public sealed record TrainingPlan(
             double flops = ModelShape.From(cfg).TrainingFlopsPerToken() * (cfg.ActivationCheckpointing ? 4.0 / 3 : 1) * cfg.TokensPerStep;
             stepSeconds = flops / rate;
         }
-        return memory with { MaxBatchSize = maxBatch, MaxBatchSizeCheckpointed = maxBatchCkpt, Mfu = assumed, StepSeconds = stepSeconds };
+        return memory with { MaxBatchSizePlain = maxBatch, MaxBatchSizeCheckpointed = maxBatchCkpt, Mfu = assumed, StepSeconds = stepSeconds };
     }
 
     /// <summary>

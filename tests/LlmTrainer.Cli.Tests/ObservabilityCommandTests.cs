@@ -116,7 +116,7 @@ public sealed class ObservabilityCommandTests : IDisposable
         Assert.Equal(100, a.TrainLoss.Count);
         Assert.Equal(6, a.ValLoss.Count);
         Assert.Equal(2048.0 * 100, a.TrainLoss.X[^1]);
-        Assert.Equal(["a train", "a val", "b train", "b val"],
+        Assert.Equal(["a train (smoothed)", "a val", "b train (smoothed)", "b val"],
             loss.Select(s => s.LegendText).Where(t => t.Length > 0));
         Same(b.LearningRate, panels[1].GetPlottables().OfType<ScottPlot.Plottables.Scatter>().Last());
         Same(a.TokensPerSecond, panels[2].GetPlottables().OfType<ScottPlot.Plottables.Scatter>().First());

@@ -34,7 +34,10 @@ internal static class LossPlot
             var color = palette.GetColor(i);
             var raw = Line(loss, run.TrainLoss, logX, color.WithAlpha(0.5), markers: true, lineWidth: 0);
             raw.LegendText = "";
-            Line(loss, run.TrainLossSmoothed, logX, color, markers: false, lineWidth: 2).LegendText = runs.Count == 1 ? "train (smoothed)" : $"{run.Name} train";
+            // Short curves are not smoothed (RunCurves.SmoothingWeight): the line then joins the logged points.
+            bool smoothed = RunCurves.SmoothingWeight(run.TrainLoss.Count) > 0;
+            Line(loss, run.TrainLossSmoothed, logX, color, markers: false, lineWidth: 2).LegendText =
+                (runs.Count == 1 ? "train" : $"{run.Name} train") + (smoothed ? " (smoothed)" : "");
             var val = Line(loss, run.ValLoss, logX, color, markers: true, lineWidth: 2);
             val.LinePattern = LinePattern.Dashed;
             val.MarkerShape = MarkerShape.OpenCircle;

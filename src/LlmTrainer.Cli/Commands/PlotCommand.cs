@@ -25,6 +25,7 @@ internal static class PlotCommand
         command.SetAction(parse =>
         {
             var axis = parse.GetValue(x) switch { "tokens" => PlotAxis.Tokens, "time" => PlotAxis.Time, _ => PlotAxis.Step };
+            if (LossPlot.MissingFontsNote() is { } note) parse.InvocationConfiguration.Error.WriteLine($"warning: {note}");
             var path = Run(parse.GetValue(runs) ?? [], parse.GetValue(output), axis, parse.GetValue(logX));
             parse.InvocationConfiguration.Output.WriteLine($"wrote {path}");
             return 0;

@@ -26,7 +26,8 @@ internal static class RunsCommand
 
     public static int Run(string directory, bool json, TextWriter o)
     {
-        var runs = RunCatalog.List(directory);
+        // Before the first run there is no runs/ yet: nothing to list rather than an error.
+        var runs = directory == RunDirectory.DefaultRunsRoot && !Directory.Exists(directory) ? [] : RunCatalog.List(directory);
         if (json)
         {
             o.WriteLine(JsonSerializer.Serialize(runs.Select(ToJson), new JsonSerializerOptions { WriteIndented = true }));

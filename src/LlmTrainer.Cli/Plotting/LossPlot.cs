@@ -64,6 +64,13 @@ internal static class LossPlot
         return multiplot;
     }
 
+    /// <summary>
+    /// Why the plot would have no text, when that is so: the native library draws text with the system's fonts and finds none.
+    /// </summary>
+    public static string? MissingFontsNote() => SKTypeface.Default.GlyphCount == 0
+        ? "no fonts are installed, so the plot has no text (titles, labels, legend); install a font package (fonts-dejavu-core on Debian and Ubuntu)"
+        : null;
+
     /// <summary>Saves the plot as PNG or SVG (by <paramref name="path"/>'s extension), written to a temporary file and moved into place.</summary>
     public static void Save(IReadOnlyList<RunCurves> runs, string path, bool logX, int width = DefaultWidth, int height = DefaultHeight)
     {

@@ -19,6 +19,11 @@ internal sealed class LossPlotRefresher(string runPath, IProgressReporter progre
     {
         try
         {
+            if (!warned && LossPlot.MissingFontsNote() is { } note)
+            {
+                warned = true;
+                progress.Warn($"{PlotPath}: {note}");
+            }
             var curves = RunCurves.Read(runPath, PlotAxis.Step);
             if (!curves.IsEmpty) LossPlot.Save([curves], PlotPath, logX: false);
         }

@@ -23,7 +23,7 @@
 #         2. the device-parameterised tests ([Trait("device", "any")]: ops and AdamW against PyTorch's numbers, the
 #            model's forward and loss against its fixture, a short training run whose loss falls, KV-cache sampling
 #            against recomputation, a checkpoint round trip) with LLMTRAIN_TEST_DEVICE set to the device
-#         3. llmtrain bench train --config 500m: tokens/s, MFU, peak memory
+#         3. llmtrain bench train --config 500m: tokens/s, MFU, peak memory, and llmtrain plan's peak beside it
 #         4. a 300-step 110m bfloat16 run on the built-in stories: the validation loss must fall by at least 1 nat;
 #            then a sample from its checkpoint
 #         4b. tiny trained data-parallel over every GPU with NCCL (world size 1 on one GPU), 2 Gloo workers on the CPU;
@@ -93,6 +93,10 @@ pack() {
   dotnet publish "$root/src/LlmTrainer.Cli" -c Release -o "$out/llmtrain" -nologo -v quiet > "$log" 2>&1 \
     || { tail -30 "$log" >&2; die "dotnet publish src/LlmTrainer.Cli failed"; }
   rm -f "$out/llmtrain/libllmtorch.so" "$out/llmtrain/llmtrain"
+  # The plotting library's native parts come for every platform (about 130 MiB); the pack runs on this one.
+  local rid
+  case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid=linux-$(uname -m) ;; esac
+  [ -d "$out/llmtrain/runtimes" ] && find "$out/llmtrain/runtimes" -mindepth 1 -maxdepth 1 ! -name "$rid" -exec rm -rf {} +
 
   # The test projects with the console runner beside them (it must be the application, so that AppContext.BaseDirectory
   # is the tests' directory, where their fixtures are).
@@ -288,7 +292,7 @@ run() {
   fi
 
   # Sizes: (cuda | cpu) × (full | quick).
-  local bench_cfg train_cfg sample_cfgs bench_args train_args sample_tokens iters
+  local bench_cfg train_cfg sample_cfgs bench_args train_args sample_tokens iters plan_args=()
   if [ "$device" = cpu ]; then
     bench_cfg=tiny; train_cfg=tiny; sample_cfgs=(tiny 15m)
     if [ "$quick" = 1 ]; then iters=30; bench_args=(--steps 3 --warmup 1); sample_tokens=32
@@ -300,6 +304,7 @@ run() {
     else iters=300; bench_args=(--steps 10 --warmup 3); sample_tokens=256; fi
     # 500m at its config's batch of 16 × 1024 tokens, one micro-batch per step (about 30 GB with bf16 autocast).
     bench_args+=(--grad_accum_steps 1)
+    plan_args=(--grad_accum_steps 1)
     # Evaluations at the start, half way and the end; a 110m checkpoint with its optimizer state is 1.3 GB, so only the
     # best (at each evaluation that improves) and the final one are written.
     train_args=(--max_iters "$iters" --dtype bfloat16 --grad_accum_steps 1 --learning_rate 6e-4 --min_lr 6e-5 --warmup_iters 30
@@ -336,8 +341,16 @@ run() {
     local tps mfu peak tflops
     tps=$(json_get tokens_per_sec <<< "$json"); mfu=$(json_get mfu <<< "$json"); peak=$(json_get peak_memory_mb <<< "$json")
     tflops=$(json_get tflops <<< "$json")
+    # The planner's peak for the same step (llmtrain plan), beside the measured one.
+    local planned versus=""
+    planned=$(llmtrain plan --config "$bench_cfg" --device "$device" "${plan_args[@]}" --json 2>> "$LOGS/05-bench-train.log" \
+      | grep -o '"peak_bytes": *[0-9]*' | grep -o '[0-9]*$')
+    if [ -n "$planned" ] && [ -n "$peak" ] && [ "$peak" != null ]; then
+      versus=$(awk -v p="$planned" -v m="$peak" 'BEGIN { printf " (planned %.0f MiB, %+.1f%%)", p / 1048576, (p / 1048576 / m - 1) * 100 }')
+      say "  planned peak $(fmt_int "$(awk -v p="$planned" 'BEGIN { print p / 1048576 }')") MiB, measured $(fmt_int "$peak") MiB"
+    fi
     if [ -n "$tps" ] && [ "$tps" != null ]; then
-      record "bench train $bench_cfg" PASS "$(fmt_int "$tps") tok/s, $(awk -v x="$tflops" 'BEGIN { printf (x < 10 ? "%.3g" : "%.0f"), x }') TFLOP/s, MFU $(fmt_pct "$mfu")$([ "$peak" != null ] && [ -n "$peak" ] && echo ", peak $(fmt_int "$peak") MiB")"
+      record "bench train $bench_cfg" PASS "$(fmt_int "$tps") tok/s, $(awk -v x="$tflops" 'BEGIN { printf (x < 10 ? "%.3g" : "%.0f"), x }') TFLOP/s, MFU $(fmt_pct "$mfu")$([ "$peak" != null ] && [ -n "$peak" ] && echo ", peak $(fmt_int "$peak") MiB$versus")"
     else
       record "bench train $bench_cfg" FAIL "no tokens/s in the output (see $LOGS/05-bench-train.log)"
     fi

@@ -21,6 +21,8 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 # The export tests run a C reader (gcc) and an independent GGUF parser (Node.js and npm).
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Plots draw their text with the system's fonts; without any they have none.
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 if [ -z "${Torch_DIR:-}" ] && [ -z "${LIBTORCH:-}" ] && [ "${LIBTORCH_USE_PYTORCH:-0}" != "1" ]; then
   dpkg -s libtorch-dev >/dev/null 2>&1 || missing+=(libtorch-dev)
   # Without OpenBLAS, Debian's libtorch falls back to reference BLAS (about 30x slower matmuls).

@@ -78,5 +78,8 @@ public static class Program
         yield return BenchCommand.Create();
         yield return DataCommand.Create();
         yield return PrepareCommand.Create();
+        yield return RunsCommand.Create();
+        yield return PlanCommand.Create();
+        yield return PlotCommand.Create();
     }
 }

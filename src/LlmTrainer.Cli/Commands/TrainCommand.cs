@@ -135,7 +135,9 @@ internal static class TrainCommand
             progress.Info($"run         {run.Path}");
             progress.Info($"config      {loaded.Origin}");
             if (cfg.InitFrom.Length > 0) progress.Info($"weights     from {cfg.InitFrom}");
-            using var trainer = new Trainer(cfg, run, data, progress, dist);
+            // Rank 0 alone writes into the run directory, so only it redraws the plot.
+            var lossPlot = master ? new Plotting.LossPlotRefresher(run.Path, progress) : null;
+            using var trainer = new Trainer(cfg, run, data, progress, dist) { AfterEval = lossPlot is null ? null : lossPlot.Refresh };
             // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
             var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";
             progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), ModelShape.From(cfg).ActiveParameters)}: d_model {cfg.DModel}, " +

@@ -140,7 +140,8 @@ public static class ConfigLoader
 
     /// <summary>
     /// Variables with the prefix that set the runtime, not the training config (threads, native library path, CPU
-    /// allocator cache and limit, checkpoint verification, stack traces, the device of the device-parameterised tests).
+    /// allocator cache and limit, checkpoint verification, stack traces, the device of the device-parameterised tests, and
+    /// scripts/test.sh's switches for its libtorch 2.x leg and GPU acceptance selftest, which the tests inherit).
     /// </summary>
     public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {

@@ -6,7 +6,8 @@ namespace LlmTrainer.Training;
 /// A lower bound of the memory a training run needs, computed before anything is allocated, so that a run that
 /// cannot fit is refused with the numbers instead of allocating until the machine runs out. Deliberately low: only
 /// what is certain is counted (float32 weights, their gradients, AdamW's two moments, one micro-batch's logits and
-/// their gradient, and per layer the few activations that every path keeps); real peaks are higher.
+/// their gradient, and per layer the few activations that every path keeps); real peaks are higher
+/// (<see cref="Planning.TrainingPlan"/> estimates them).
 /// </summary>
 public sealed record MemoryEstimate(long WeightBytes, long GradientBytes, long OptimizerBytes, long ActivationBytes)
 {
@@ -16,17 +17,11 @@ public sealed record MemoryEstimate(long WeightBytes, long GradientBytes, long O
     /// </summary>
     public long TotalBytes => WeightBytes + OptimizerBytes + Math.Max(GradientBytes, ActivationBytes);
 
+    /// <summary>The lower bound of <see cref="Planning.TrainingPlan.LowerBound"/>; <c>llmtrain plan</c> gives the full estimate.</summary>
     public static MemoryEstimate For(TrainConfig cfg)
     {
-        var shape = ModelShape.From(cfg);
-        long parameters = shape.TotalParameters;
-        long tokens = (long)cfg.BatchSize * cfg.BlockSize;
-        long logits = 2 * tokens * cfg.VocabSize * sizeof(float); // the logits and their gradient
-        // Each layer keeps at least its input and its attention output for the backward (only the input when the
-        // layer is recomputed); the MLP's hidden activations come on top.
-        long perLayer = tokens * cfg.DModel * sizeof(float) * (cfg.ActivationCheckpointing ? 1 : 2);
-        return new MemoryEstimate(parameters * sizeof(float), parameters * sizeof(float), 2 * parameters * sizeof(float),
-                                  logits + perLayer * cfg.NLayer);
+        var (weights, gradients, optimizer, activations) = Planning.TrainingPlan.LowerBound(cfg);
+        return new MemoryEstimate((long)weights, (long)gradients, (long)optimizer, (long)activations);
     }
 
     /// <summary>Memory this process could use on <paramref name="device"/>: the GPU's total, or the CPU's MemAvailable; null when unknown.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmTrainer.TensorBoard;
 
 namespace LlmTrainer.Training;
 
@@ -8,6 +9,8 @@ namespace LlmTrainer.Training;
 /// a crash loses nothing already logged and other tools can follow the file while training runs.
 /// Every line has <c>event</c> (<c>train</c>, <c>eval</c>, ...), <c>time</c> (UTC, ISO 8601) and
 /// <c>step</c>. Non-finite numbers (a diverged loss) are written as the strings "NaN", "Infinity".
+/// The same scalars go to a TensorBoard event file beside it (<see cref="EventFileWriter"/>), so that
+/// <c>tensorboard --logdir runs</c> shows every run.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -18,20 +21,68 @@ public sealed class MetricsLog : IDisposable
     private readonly FileStream _stream;
     private readonly TimeProvider _time;
     private readonly LineBuffer _line = new();
+    private readonly EventFileWriter? _events;
 
-    public MetricsLog(string path, TimeProvider? time = null)
+    /// <param name="tensorBoard">Also write the scalars to a new TensorBoard event file in the same directory.</param>
+    public MetricsLog(string path, TimeProvider? time = null, bool tensorBoard = true)
     {
         Path = path;
         _time = time ?? TimeProvider.System;
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (directory is not null)
-            Directory.CreateDirectory(directory);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        // A log that already has events belongs to a resumed run: the steps after its last one are logged again.
+        long? lastStep = File.Exists(path) ? LastStep(path) : null;
         _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        if (tensorBoard)
+        {
+            _events = new EventFileWriter(directory, _time);
+            if (lastStep is { } s) _events.SessionStart(s + 1);
+        }
     }
 
     public string Path { get; }
 
-    public void Train(TrainMetrics metrics) => Write("train", metrics.Step, json =>
+    /// <summary>The TensorBoard event file this log writes too; null when it writes none.</summary>
+    public string? EventFilePath => _events?.Path;
+
+    /// <summary>The scalars of a train record as TensorBoard tags (loss, learning rate, norm, throughput, router losses).</summary>
+    public static IEnumerable<(string Tag, double Value)> Scalars(TrainMetrics m)
+    {
+        yield return ("loss/train", m.Loss);
+        yield return ("lr", m.LearningRate);
+        if (m.GradNorm is { } norm) yield return ("grad_norm", norm);
+        yield return ("throughput/tokens_per_sec", m.TokensPerSecond);
+        yield return ("throughput/step_ms", m.StepMilliseconds);
+        if (m.Mfu is { } mfu) yield return ("throughput/mfu", mfu);
+        if (m.PeakMemoryMb is { } memory) yield return ("memory/peak_mb", memory);
+        if (m.AuxLoss is { } aux) yield return ("moe/aux_loss", aux);
+        if (m.ZLoss is { } z) yield return ("moe/z_loss", z);
+        if (m.DroppedFraction is { } dropped) yield return ("moe/dropped_fraction", dropped);
+    }
+
+    /// <summary>The scalars of an eval record as TensorBoard tags (val loss beside train loss, bits per byte, expert balance).</summary>
+    public static IEnumerable<(string Tag, double Value)> Scalars(EvalMetrics m)
+    {
+        yield return ("loss/val", m.ValLoss);
+        if (m.TrainLoss is { } train) yield return ("loss/train_eval", train);
+        yield return ("eval/val_ppl", Math.Exp(m.ValLoss));
+        if (m.BitsPerByte is { } bpb) yield return ("eval/bits_per_byte", bpb);
+        if (m.ExpertBalance is { } balance) yield return ("moe/expert_balance", balance);
+    }
+
+    public void Train(TrainMetrics metrics)
+    {
+        WriteTrain(metrics);
+        _events?.Scalars(metrics.Step, Scalars(metrics));
+    }
+
+    public void Eval(EvalMetrics metrics)
+    {
+        WriteEval(metrics);
+        _events?.Scalars(metrics.Step, Scalars(metrics));
+    }
+
+    private void WriteTrain(TrainMetrics metrics) => Write("train", metrics.Step, json =>
     {
         Number(json, "loss", metrics.Loss);
         Number(json, "lr", metrics.LearningRate);
@@ -54,7 +105,7 @@ public sealed class MetricsLog : IDisposable
             Number(json, "dropped_fraction", fraction);
     });
 
-    public void Eval(EvalMetrics metrics) => Write("eval", metrics.Step, json =>
+    private void WriteEval(EvalMetrics metrics) => Write("eval", metrics.Step, json =>
     {
         json.WriteNumber("tokens", metrics.TokensSeen);
         if (metrics.TrainLoss is { } train)
@@ -152,7 +203,23 @@ public sealed class MetricsLog : IDisposable
         File.Move(temp, path, overwrite: true);
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _events?.Dispose();
+    }
+
+    /// <summary>The highest step of a metrics file's events; null when it has none.</summary>
+    private static long? LastStep(string path)
+    {
+        long? last = null;
+        foreach (var e in Read(path))
+        {
+            if (e.TryGetProperty("step", out var s) && s.ValueKind == JsonValueKind.Number && s.GetInt64() is var step && (last is null || step > last))
+                last = step;
+        }
+        return last;
+    }
 
     private void Write(string eventName, long step, Action<Utf8JsonWriter> fields)
     {

@@ -48,6 +48,29 @@ public sealed class RunLock : IDisposable
         return new RunLock(stream, pidPath);
     }
 
+    /// <summary>
+    /// Whether a process trains in <paramref name="runPath"/> now: its lock is held (a run killed with -9 holds none,
+    /// whatever train.pid says).
+    /// </summary>
+    public static bool IsHeld(string runPath)
+    {
+        var lockPath = Path.Combine(runPath, LockFileName);
+        if (!File.Exists(lockPath)) return false;
+        try
+        {
+            using var probe = new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return false;
+        }
+        catch (IOException e) when (HeldElsewhere(e))
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static int? ReadPid(string path)
     {
         try

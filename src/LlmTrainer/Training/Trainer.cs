@@ -98,6 +98,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Processes training together: the global batch is this many times batch_size.</summary>
     public int WorldSize => dist?.WorldSize ?? 1;
 
+    /// <summary>Called after each evaluation is logged (the CLI redraws RUN/loss.png); it must not throw.</summary>
+    public Action? AfterEval { get; init; }
+
     public long Step => step;
 
     public static LlamaConfig ToModelConfig(TrainConfig c) => new(
@@ -300,9 +303,13 @@ public sealed class Trainer : IDisposable
         foreach (var v in values)
         {
             if (!double.IsFinite(v.Loss) || !double.IsFinite(v.GradNorm))
+            {
+                // Recorded, so that 'llmtrain runs' can tell a diverged run from one that was stopped.
+                metrics?.Event("diverged", v.Step, new Dictionary<string, object?> { ["loss"] = v.Loss, ["grad_norm"] = v.GradNorm });
                 throw new LlmTrainerException(
                     $"training diverged at step {v.Step}: loss {v.Loss}, gradient norm {v.GradNorm}. The last good checkpoint is kept in " +
                     $"{Path.Combine(run.CheckpointsPath, CheckpointStore.Latest)}. Lower learning_rate, raise warmup_iters or set grad_clip.");
+            }
         }
         if (values.Count == 0) return null;
         lastLoss = values[^1].Loss;
@@ -316,6 +323,7 @@ public sealed class Trainer : IDisposable
         var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
         progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{balance}");
         metrics?.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
+        AfterEval?.Invoke();
         if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
         {
             bestValLoss = valLoss;

@@ -18,7 +18,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <iostream>
 #include <mutex>
+#include <sstream>
 
 #if LLM_TORCH_VERSION >= 200
 using llm_backend_t = c10d::Backend;
@@ -39,6 +41,20 @@ struct llm_pg {
 namespace {
 
 std::chrono::milliseconds ms(int64_t v) { return std::chrono::milliseconds(v); }
+
+// Holds back what is written to std::cerr while it lives: recent Gloo versions print a line per connected peer there,
+// and the other ranks of a job print nothing but errors (which reach the caller as exceptions).
+class QuietStderr {
+   public:
+    QuietStderr() : saved_(std::cerr.rdbuf(held_.rdbuf())) {}
+    ~QuietStderr() { std::cerr.rdbuf(saved_); }
+    QuietStderr(const QuietStderr&) = delete;
+    QuietStderr& operator=(const QuietStderr&) = delete;
+
+   private:
+    std::ostringstream held_;
+    std::streambuf* saved_;
+};
 
 #ifdef LLM_WITH_GLOO
 // Gloo's network device: the interface named by GLOO_SOCKET_IFNAME (as in PyTorch), the loopback address for a
@@ -76,8 +92,18 @@ LLM_API int32_t llm_store_open(const char* host, int32_t port, int32_t is_server
         opts.isServer = is_server != 0;
         opts.waitWorkers = false;
         opts.timeout = ms(timeout_ms);
-        auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
-        *out = new llm_store{store};
+#if LLM_TORCH_VERSION >= 202
+        // PyTorch's own builds serve the store with libuv (the default since 2.4); a libtorch built without it (Debian's)
+        // refuses that, and then the classic server is used, as PyTorch does with USE_LIBUV=0.
+        try {
+            *out = new llm_store{c10::make_intrusive<c10d::TCPStore>(std::string(host), opts)};
+            return 0;
+        } catch (const c10::Error& e) {
+            if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+        }
+        opts.useLibUV = false;
+#endif
+        *out = new llm_store{c10::make_intrusive<c10d::TCPStore>(std::string(host), opts)};
     })
 }
 
@@ -119,6 +145,7 @@ LLM_API int32_t llm_pg_new(llm_store* s, const char* prefix, int32_t backend, in
             auto opts = c10d::ProcessGroupGloo::Options::create(ms(timeout_ms));
             opts->devices.push_back(gloo_device(master));
             opts->threads = 2;
+            QuietStderr quiet;
             pg->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
 #else
             throw std::invalid_argument("llmtrain's native library was built without Gloo (its headers, Debian's libgloo-dev, were missing); "

@@ -21,6 +21,7 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #if LLM_TORCH_VERSION >= 200
 using llm_backend_t = c10d::Backend;
@@ -211,6 +212,10 @@ struct Bucket {
     int pending = 0;                // parameters whose gradient has not arrived in this backward
     bool launched = false;
     c10::intrusive_ptr<c10d::Work> work;
+    // When the all-reduce started and finished (set by the work's completion callback, where the backend has one).
+    std::chrono::steady_clock::time_point started;
+    std::unique_ptr<std::atomic<int64_t>> finished_ns = std::make_unique<std::atomic<int64_t>>(0);
+    bool timed = false;
 };
 
 struct ReadyHook : torch::autograd::FunctionPostHook {
@@ -264,8 +269,20 @@ struct llm_ddp {
 
     void launch(Bucket& b) {
         std::vector<at::Tensor> one{b.flat};
+        b.started = std::chrono::steady_clock::now();
+        b.finished_ns->store(0);
         b.work = pg->backend->allreduce(one, c10d::AllreduceOptions());
         b.launched = true;
+        b.timed = false;
+        try {
+            std::atomic<int64_t>* finished = b.finished_ns.get();
+            b.work->getFuture()->addCallback([finished](c10::ivalue::Future&) {
+                finished->store(std::chrono::steady_clock::now().time_since_epoch().count());
+            });
+            b.timed = true;
+        } catch (const std::exception&) {
+            // a backend without futures: no timing
+        }
     }
 };
 
@@ -365,7 +382,8 @@ LLM_API int32_t llm_ddp_prepare(llm_ddp* ddp, int32_t sync) {
 // After the last micro-step's backward: gathers the gradients that did not arrive through the hooks (parameters this
 // rank did not use count as zeros), launches the remaining buckets in order, waits for all, and writes the mean over the
 // ranks back into each parameter's gradient. A parameter that no rank used keeps no gradient, as in a single process.
-// stats: [0] buckets launched during backward, [1] buckets, [2] seconds spent waiting here.
+// stats: [0] buckets launched during backward, [1] buckets, [2] seconds spent waiting here, [3] seconds from the first
+// bucket's all-reduce starting to the last one finishing (0 where the backend reports no completion times).
 LLM_API int32_t llm_ddp_finish(llm_ddp* ddp, double* stats) {
     LLM_TRY({
         auto start = std::chrono::steady_clock::now();
@@ -395,6 +413,8 @@ LLM_API int32_t llm_ddp_finish(llm_ddp* ddp, double* stats) {
         const double inv = 1.0 / ddp->pg->size;
         for (auto& b : ddp->buckets) {
             b.work->wait();
+            // The completion callback runs as the work completes; wait() can return just before it has.
+            for (int spin = 0; b.timed && spin < 1000 && b.finished_ns->load() == 0; spin++) std::this_thread::yield();
             b.flat.mul_(inv);
             for (size_t slot = 0; slot < b.params.size(); slot++) {
                 int i = b.params[slot];
@@ -414,6 +434,19 @@ LLM_API int32_t llm_ddp_finish(llm_ddp* ddp, double* stats) {
             stats[0] = ddp->launched_in_backward;
             stats[1] = static_cast<double>(ddp->buckets.size());
             stats[2] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            stats[3] = 0;
+            if (!ddp->buckets.empty()) {
+                auto first = ddp->buckets[0].started;
+                int64_t last = 0;
+                bool timed = true;
+                for (auto& b : ddp->buckets) {
+                    first = std::min(first, b.started);
+                    int64_t f = b.finished_ns->load();
+                    timed = timed && f != 0;
+                    last = std::max(last, f);
+                }
+                if (timed) stats[3] = std::max(0.0, (last - first.time_since_epoch().count()) / 1e9);
+            }
         }
     })
 }

@@ -157,6 +157,8 @@ public sealed class DistributedTests
         // Small buckets: one per parameter that requires a gradient; started during backward only with overlap.
         Assert.All(results, r => Assert.Equal(bucketMb < 1 ? 4 : 1, r.Stats.Buckets));
         if (!overlap) Assert.All(results, r => Assert.Equal(0, r.Stats.BucketsDuringBackward));
+        // Gloo's work reports completion, so the all-reduce is timed.
+        Assert.All(results, r => Assert.True(r.Stats.AllReduceSeconds is > 0 and < 60, $"all-reduce took {r.Stats.AllReduceSeconds} s"));
         // With one bucket per parameter, buckets go in reverse order (b, W, Only, Unused) and start in that order: rank 0
         // starts all but Unused's during backward, rank 1 (which never touches Only) the first two.
         if (overlap && bucketMb < 1)

@@ -9,8 +9,9 @@ public static partial class nn
         /// <summary>What the last synchronised backward's all-reduce did.</summary>
         /// <param name="BucketsDuringBackward">Buckets whose all-reduce started while backward was still running.</param>
         /// <param name="Buckets">Buckets in all.</param>
-        /// <param name="WaitSeconds">Time spent after backward launching the rest and waiting for every bucket.</param>
-        public sealed record ReduceStats(int BucketsDuringBackward, int Buckets, double WaitSeconds);
+        /// <param name="WaitSeconds">Time spent after backward launching the rest and waiting for every bucket: the communication backward did not hide.</param>
+        /// <param name="AllReduceSeconds">From the first bucket's all-reduce starting to the last one's finishing; null where the backend reports no completion times.</param>
+        public sealed record ReduceStats(int BucketsDuringBackward, int Buckets, double WaitSeconds, double? AllReduceSeconds);
 
         /// <summary>
         /// PyTorch's DistributedDataParallel gradient synchronisation for a model replicated on every rank: gradients are
@@ -41,9 +42,9 @@ public static partial class nn
             /// <summary>Completes the all-reduce: every parameter's gradient is the mean of the ranks' gradients.</summary>
             public unsafe ReduceStats finish()
             {
-                var stats = stackalloc double[3];
+                var stats = stackalloc double[4];
                 Check(llm_ddp_finish(Handle, stats));
-                return new ReduceStats((int)stats[0], (int)stats[1], stats[2]);
+                return new ReduceStats((int)stats[0], (int)stats[1], stats[2], stats[3] > 0 ? stats[3] : null);
             }
 
             public void Dispose()

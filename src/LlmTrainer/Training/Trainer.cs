@@ -44,6 +44,8 @@ public sealed class Trainer : IDisposable
     private readonly nn.parallel.DistributedDataParallel? ddp;
     private readonly DataShard shard;
     private double reduceWaitSeconds; // time waited for gradient all-reduces since the last log line
+    private double reduceSeconds; // time the gradient all-reduces took since the last log line
+    private bool reduceUntimed; // a step's backend reported no completion times
     private int bucketsDuringBackward, buckets;
     private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
 
@@ -252,14 +254,19 @@ public sealed class Trainer : IDisposable
     private bool IsMaster => dist?.IsMaster ?? true;
 
     /// <summary>
-    /// Data-parallel training: the time each step waited after backward for the gradient all-reduce, and the share of
-    /// buckets whose all-reduce started during backward (overlapping it).
+    /// Data-parallel training, per step: how long the gradient all-reduce took (first bucket started to last finished),
+    /// how much of it backward did not hide (the wait after backward, which also holds waiting for a slower rank), and
+    /// how many buckets started during backward.
     /// </summary>
     private string AllReduceText(long steps)
     {
         if (ddp is null) return "";
-        var text = $" | all-reduce wait {reduceWaitSeconds * 1000 / Math.Max(steps, 1):F1} ms ({bucketsDuringBackward}/{buckets} buckets overlapped)";
+        double n = Math.Max(steps, 1);
+        var took = reduceUntimed ? "" : $"{reduceSeconds * 1000 / n:F1} ms, ";
+        var text = $" | all-reduce {took}{reduceWaitSeconds * 1000 / n:F1} ms exposed ({bucketsDuringBackward}/{buckets} buckets during backward)";
         reduceWaitSeconds = 0;
+        reduceSeconds = 0;
+        reduceUntimed = false;
         bucketsDuringBackward = buckets = 0;
         return text;
     }
@@ -362,6 +369,8 @@ public sealed class Trainer : IDisposable
         {
             var reduced = ddp.finish();
             reduceWaitSeconds += reduced.WaitSeconds;
+            reduceSeconds += reduced.AllReduceSeconds ?? 0;
+            reduceUntimed |= reduced.AllReduceSeconds is null;
             bucketsDuringBackward += reduced.BucketsDuringBackward;
             buckets += reduced.Buckets;
         }

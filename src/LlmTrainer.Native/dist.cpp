@@ -47,14 +47,26 @@ std::chrono::milliseconds ms(int64_t v) { return std::chrono::milliseconds(v); }
 // and the other ranks of a job print nothing but errors (which reach the caller as exceptions).
 class QuietStderr {
    public:
-    QuietStderr() : saved_(std::cerr.rdbuf(held_.rdbuf())) {}
-    ~QuietStderr() { std::cerr.rdbuf(saved_); }
+    QuietStderr() {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (depth()++ == 0) saved() = std::cerr.rdbuf(discard().rdbuf());
+    }
+    ~QuietStderr() {
+        std::lock_guard<std::mutex> lock(mutex());
+        if (--depth() == 0) {
+            std::cerr.rdbuf(saved());
+            discard().str("");
+        }
+    }
     QuietStderr(const QuietStderr&) = delete;
     QuietStderr& operator=(const QuietStderr&) = delete;
 
    private:
-    std::ostringstream held_;
-    std::streambuf* saved_;
+    // Shared by every thread that makes a group at the same time; the first one in holds back, the last one out restores.
+    static std::mutex& mutex() { static std::mutex m; return m; }
+    static int& depth() { static int d = 0; return d; }
+    static std::streambuf*& saved() { static std::streambuf* s = nullptr; return s; }
+    static std::ostringstream& discard() { static std::ostringstream* o = new std::ostringstream(); return *o; }
 };
 
 #ifdef LLM_WITH_GLOO

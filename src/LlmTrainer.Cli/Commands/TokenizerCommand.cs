@@ -52,7 +52,7 @@ internal static class TokenizerCommand
             var files = ExpandInputs(parse.GetValue(input)!);
             var options = new TokenizerTrainOptions(Patterns.FromName(parse.GetValue(pattern)!), parse.GetValue(special), parse.GetValue(minFrequency));
             var clock = Stopwatch.StartNew();
-            Tokenizer tokenizer;
+            ByteLevelBpeTokenizer tokenizer;
             using (var progress = ConsoleProgress.Create(parse.InvocationConfiguration.Error))
                 tokenizer = Tokenizer.Train(ReadDocuments(files), parse.GetValue(vocabSize), options, progress);
             var path = parse.GetValue(output)!;

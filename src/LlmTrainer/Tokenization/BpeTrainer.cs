@@ -33,7 +33,7 @@ internal static class BpeTrainer
         return list;
     }
 
-    public static Tokenizer Train(IReadOnlyDictionary<string, long> preTokenCounts, int vocabSize, TokenizerTrainOptions options, IProgressReporter progress)
+    public static ByteLevelBpeTokenizer Train(IReadOnlyDictionary<string, long> preTokenCounts, int vocabSize, TokenizerTrainOptions options, IProgressReporter progress)
     {
         var specials = SpecialTokenList(options);
         int targetTokens = vocabSize - specials.Count;
@@ -49,7 +49,7 @@ internal static class BpeTrainer
         for (int b = 0; b < 256; b++)
         {
             tokens.Add([(byte)b]);
-            tokenIds[Tokenizer.Latin1([(byte)b])] = b;
+            tokenIds[ByteLevelBpeTokenizer.Latin1([(byte)b])] = b;
         }
 
         var words = BuildWords(preTokenCounts, out var counts);
@@ -63,7 +63,7 @@ internal static class BpeTrainer
             if (count < options.MinFrequency)
                 break;
             byte[] joined = [.. tokens[left], .. tokens[right]];
-            string key = Tokenizer.Latin1(joined);
+            string key = ByteLevelBpeTokenizer.Latin1(joined);
             if (!tokenIds.TryGetValue(key, out int result))
             {
                 result = tokens.Count;
@@ -82,7 +82,7 @@ internal static class BpeTrainer
         var specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var s in specials)
             specialIds[s] = tokens.Count + specialIds.Count;
-        return new Tokenizer([.. tokens], merges, null, specialIds, options.Pattern, ignoreMerges: false, "trained tokenizer");
+        return new ByteLevelBpeTokenizer([.. tokens], merges, null, specialIds, options.Pattern, ignoreMerges: false, "trained tokenizer");
     }
 
     private static int[][] BuildWords(IReadOnlyDictionary<string, long> preTokenCounts, out long[] counts)

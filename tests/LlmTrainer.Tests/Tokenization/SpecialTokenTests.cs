@@ -13,10 +13,10 @@ public sealed class SpecialTokenTests
         var t = WithExtras.Value;
         var text = "Hello<|endoftext|>World";
         var allowed = t.Encode(text, allowSpecial: true);
-        Assert.Single(allowed, t.EndOfTextId);
-        Assert.Equal([.. t.Encode("Hello"), t.EndOfTextId, .. t.Encode("World")], allowed);
+        Assert.Single(allowed, t.BosId);
+        Assert.Equal([.. t.Encode("Hello"), t.BosId, .. t.Encode("World")], allowed);
         var plain = t.Encode(text);
-        Assert.DoesNotContain(t.EndOfTextId, plain);
+        Assert.DoesNotContain(t.BosId, plain);
         Assert.Equal(text, t.Decode(plain));
         Assert.Equal(text, t.Decode(allowed));
     }
@@ -25,7 +25,7 @@ public sealed class SpecialTokenTests
     public void LongestSpecialWinsAndRepeatsAreAllFound()
     {
         var t = WithExtras.Value;
-        int eot = t.EndOfTextId, end = t.SpecialTokens["<|end|>"], eotx = t.SpecialTokens["<|endoftext|>x"];
+        int eot = t.BosId, end = t.SpecialTokens["<|end|>"], eotx = t.SpecialTokens["<|endoftext|>x"];
         Assert.Equal([eotx, eot, eot, end, .. t.Encode(" a"), end], t.Encode("<|endoftext|>x<|endoftext|><|endoftext|><|end|> a<|end|>", allowSpecial: true));
     }
 
@@ -35,8 +35,8 @@ public sealed class SpecialTokenTests
         var t = WithExtras.Value;
         var docs = SyntheticText.Stories(30, seed: 4).ToArray();
         var ids = t.Encode(string.Join(Tokenizer.EndOfText, docs), allowSpecial: true);
-        Assert.Equal(docs.Length - 1, ids.Count(i => i == t.EndOfTextId));
-        Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.EndOfTextId));
+        Assert.Equal(docs.Length - 1, ids.Count(i => i == t.BosId));
+        Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.BosId));
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace LlmTrainer.Tests.Tokenization;
 
 public sealed class TrainerTests
 {
-    private static string[] MergeStrings(Tokenizer t) =>
+    private static string[] MergeStrings(ByteLevelBpeTokenizer t) =>
         [.. t.Merges.Select(m => Encoding.UTF8.GetString(t.TokenBytes(m.Left)) + "+" + Encoding.UTF8.GetString(t.TokenBytes(m.Right)))];
 
     /// <summary>

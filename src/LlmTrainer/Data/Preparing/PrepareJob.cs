@@ -88,7 +88,7 @@ public sealed class PrepareJob
             var meta = new DatasetMeta(
                 DatasetMeta.CurrentFormatVersion,
                 DatasetMeta.CreatedByThisVersion,
-                new TokenizerMeta(tokenizerFile, tokenizer.Hash, tokenizer.EndOfTextId, trained ? "trained" : Path.GetFullPath(o.TokenizerPath!)),
+                new TokenizerMeta(tokenizerFile, tokenizer.Hash, tokenizer.BosId, trained ? "trained" : Path.GetFullPath(o.TokenizerPath!)),
                 tokenizer.VocabSize,
                 dtype.Name(),
                 result.Train,
@@ -176,7 +176,7 @@ public sealed class PrepareJob
         using var work = new BlockingCollection<WorkItem>(workers * 2);
         // Bounds the batches read but not yet written: the pipeline's whole memory.
         using var ordered = new BlockingCollection<WorkItem>(workers * 4);
-        int eot = tokenizer.EndOfTextId;
+        int eot = tokenizer.BosId;
 
         var readerTask = Task.Factory.StartNew(() => ReadBatches(reader, work, ordered, cts.Token), TaskCreationOptions.LongRunning);
         var encoders = Enumerable.Range(0, workers)

@@ -6,7 +6,7 @@ namespace LlmTrainer.Tokenization;
 
 /// <summary>
 /// Text to token ids and back. Two families share this surface: <see cref="ByteLevelBpeTokenizer"/> (GPT-2/tiktoken
-/// style, what llmtrain trains) and SentencePiece (Llama 2 style: <c>tokenizer.model</c>,
+/// style, what llmtrain trains) and <see cref="SentencePieceTokenizer"/> (Llama 2 style: <c>tokenizer.model</c>,
 /// llama2.c's <c>tokenizer.bin</c>, or a Llama-style <c>tokenizer.json</c>). Code that prepares data, trains and
 /// samples needs only this class: <see cref="BosId"/> starts every document, <see cref="EndsText"/> ends a sample.
 /// </summary>

@@ -158,4 +158,41 @@ public sealed class SentencePieceTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_llama2c_tokenizer_bin_encodes_as_sentencepiece_except_a_literal_space_symbol()
+    {
+        var f = Fixtures.Value["sp_bpe"];
+        var t = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(TokenizerTestData.Fixture("sp_bpe.tokenizer.bin")));
+        Assert.Equal(TokenizerKind.Llama2c, t.Kind);
+        Assert.Equal((f.VocabSize, 1, 2), (t.VocabSize, t.BosId, t.EosId));
+        Assert.Equal("tokenizer.bin", t.FileName);
+        int compared = 0;
+        foreach (var c in f.Encode)
+        {
+            var ours = t.Encode(c.Text);
+            if (c.Text.Contains('\u2581'))
+            {
+                // run.c has no U+2581 in its vocabulary (spaces are spaces there): the character falls back to its three bytes.
+                Assert.NotEqual(c.Ids, ours);
+                Assert.Contains(0xE2 + 3, ours); // <0xE2>, U+2581's first byte (byte tokens start at id 3)
+                continue;
+            }
+            Assert.True(c.Ids.SequenceEqual(ours), $"'{c.Text}': sentencepiece [{string.Join(",", c.Ids)}], run.c's algorithm [{string.Join(",", ours)}]");
+            compared++;
+        }
+        Assert.True(compared >= f.Encode.Length - 3);
+    }
+
+    [Fact]
+    public void A_llama2c_tokenizer_bin_decodes_with_run_c_rules()
+    {
+        var t = Tokenizer.Load(TokenizerTestData.Fixture("sp_bpe.tokenizer.bin"));
+        var ids = t.Encode("Once upon a time, there was a little girl named Lily.");
+        Assert.Equal("Once upon a time, there was a little girl named Lily.", t.Decode([t.BosId, .. ids]));
+        Assert.Equal(" Once upon a time, there was a little girl named Lily.", t.Decode(ids, previous: ids[0]));
+        Assert.Equal("中", t.Decode([t.BosId, 0xE4 + 3, 0xB8 + 3, 0xAD + 3]));
+        Assert.Equal("<unk>", t.Decode([0]));
+        Assert.Equal("", t.Decode([t.BosId, t.EosId]));
+    }
 }

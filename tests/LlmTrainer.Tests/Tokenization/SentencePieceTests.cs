@@ -195,4 +195,48 @@ public sealed class SentencePieceTests
         Assert.Equal("<unk>", t.Decode([0]));
         Assert.Equal("", t.Decode([t.BosId, t.EosId]));
     }
+
+    [Fact]
+    public void A_llama_style_tokenizer_json_encodes_and_decodes_as_the_sentencepiece_model_it_came_from()
+    {
+        var f = Fixtures.Value["sp_bpe"];
+        var t = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(TokenizerTestData.Fixture("sp_bpe.tokenizer.json")));
+        var model = Tokenizer.Load(TokenizerTestData.Fixture("sp_bpe.model"));
+        Assert.Equal(TokenizerKind.SentencePieceJson, t.Kind);
+        Assert.Equal((f.VocabSize, f.BosId, f.EosId), (t.VocabSize, t.BosId, t.EosId));
+        Assert.Equal("tokenizer.json", t.FileName);
+        foreach (var c in f.Encode)
+        {
+            Assert.True(c.Ids.SequenceEqual(t.Encode(c.Text)), $"'{c.Text}': sentencepiece [{string.Join(",", c.Ids)}], tokenizer.json [{string.Join(",", t.Encode(c.Text))}]");
+            Assert.Equal(c.Decoded, t.Decode(c.Ids));
+        }
+        foreach (var c in f.Decode)
+            Assert.Equal(c.Text, t.Decode(c.Ids));
+        Assert.Equal(model.Encode("a</s>b", allowSpecial: true), t.Encode("a</s>b", allowSpecial: true));
+        Assert.NotEqual(model.Hash, t.Hash);
+    }
+
+    [Fact]
+    public void A_metaspace_tokenizer_json_splits_words_and_does_not_double_a_leading_space()
+    {
+        // The newer Llama converter layout: no normalizer, a Metaspace pre-tokenizer that prepends "▁" unless the text starts with one.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(TokenizerTestData.Fixture("sp_bpe.tokenizer.json")))!;
+        node["normalizer"] = null;
+        node["pre_tokenizer"] = System.Text.Json.Nodes.JsonNode.Parse("""{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":true}""");
+        var dir = Directory.CreateTempSubdirectory("llmtrain-sp-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "tokenizer.json");
+            File.WriteAllText(path, node.ToJsonString());
+            var t = Tokenizer.Load(path);
+            var model = Tokenizer.Load(TokenizerTestData.Fixture("sp_bpe.model"));
+            Assert.Equal(model.Encode("Hello world"), t.Encode("Hello world"));
+            Assert.Equal(model.Encode("Hello world"), t.Encode(" Hello world"));
+            Assert.NotEqual(model.Encode(" Hello world"), t.Encode(" Hello world"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

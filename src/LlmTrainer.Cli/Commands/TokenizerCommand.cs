@@ -26,7 +26,7 @@ internal static class TokenizerCommand
 
     private static Option<string> TokenizerOption() => new("--tokenizer")
     {
-        Description = "tokenizer.json, a tiktoken rank file, or a directory with tokenizer.json or encoder.json + vocab.bpe",
+        Description = "tokenizer.json (byte-level or Llama-style), SentencePiece tokenizer.model, llama2.c tokenizer.bin, a tiktoken rank file, or a directory with one of them or encoder.json + vocab.bpe",
         Required = true,
     };
 

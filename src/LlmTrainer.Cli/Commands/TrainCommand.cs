@@ -69,7 +69,7 @@ internal static class TrainCommand
                 run = RunDirectory.Create(cfg);
                 runLock = RunLock.Acquire(run.Path);
                 File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
-                File.Copy(data.TokenizerPath, run.TokenizerPath, overwrite: true);
+                File.Copy(data.TokenizerPath, run.TokenizerPathFor(data.Tokenizer), overwrite: true);
             }
 
             progress.Info($"run         {run.Path}");

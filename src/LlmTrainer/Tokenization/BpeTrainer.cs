@@ -11,13 +11,18 @@ namespace LlmTrainer.Tokenization;
 /// re-queued with their current count when popped.
 /// </summary>
 /// <remarks>
-/// Deterministic: ties on count go to the pair whose left token's bytes sort first, then the right's.
+/// Deterministic: ties on count go to the lexicographically greater pair of byte strings, comparing the left tokens'
+/// bytes first, then the right tokens' (so a trained vocabulary does not depend on the order the corpus was read in;
+/// Hugging Face's trainer instead prefers the smaller pair of token ids).
 /// A merge whose bytes already form a token (two different pairs can spell the same bytes) reuses that
 /// token's id, so every id has distinct bytes.
 /// </remarks>
 internal static class BpeTrainer
 {
     private const int ReportEveryMerges = 64;
+
+    /// <summary>Changes whenever the same counts would train a different vocabulary (2: ties go to the greater pair), so cached data made by an older trainer is not reused.</summary>
+    internal const int Version = 2;
 
     public static List<string> SpecialTokenList(TokenizerTrainOptions options)
     {
@@ -222,7 +227,7 @@ internal static class BpeTrainer
         }
     }
 
-    /// <summary>Heap order: higher count first, then the left token's bytes, then the right's.</summary>
+    /// <summary>Heap order: higher count first, then the greater left token's bytes, then the greater right token's.</summary>
     private sealed class PairOrder(List<byte[]> tokens) : IComparer<(long Count, long Pair)>
     {
         public int Compare((long Count, long Pair) x, (long Count, long Pair) y)
@@ -231,8 +236,8 @@ internal static class BpeTrainer
                 return y.Count.CompareTo(x.Count);
             if (x.Pair == y.Pair)
                 return 0;
-            int c = tokens[(int)(x.Pair >> 32)].AsSpan().SequenceCompareTo(tokens[(int)(y.Pair >> 32)]);
-            return c != 0 ? c : tokens[(int)(uint)x.Pair].AsSpan().SequenceCompareTo(tokens[(int)(uint)y.Pair]);
+            int c = tokens[(int)(y.Pair >> 32)].AsSpan().SequenceCompareTo(tokens[(int)(x.Pair >> 32)]);
+            return c != 0 ? c : tokens[(int)(uint)y.Pair].AsSpan().SequenceCompareTo(tokens[(int)(uint)x.Pair]);
         }
     }
 }

@@ -150,6 +150,9 @@ public abstract class Tokenizer
     /// </summary>
     public static Tokenizer Load(string path) => TokenizerFiles.Load(path);
 
+    /// <summary>The tokenizer files a directory (a run, a prepared dataset, a model checkpoint) may hold, in the order <see cref="Load"/> prefers them.</summary>
+    public static IReadOnlyList<string> DirectoryFileNames => TokenizerFiles.DirectoryFiles;
+
     public static ByteLevelBpeTokenizer LoadGpt2(string encoderJsonPath, string vocabBpePath) => Gpt2Files.Load(encoderJsonPath, vocabBpePath);
 
     /// <param name="specialTokens">Special tokens and their ids; <see cref="EndOfText"/> is added after the last rank when absent.</param>

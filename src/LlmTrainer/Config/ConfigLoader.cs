@@ -140,12 +140,13 @@ public static class ConfigLoader
 
     /// <summary>
     /// Variables with the prefix that set the runtime, not the training config (threads, native library path, CPU
-    /// allocator cache and limit, checkpoint verification, stack traces, the device of the device-parameterised tests).
+    /// allocator cache and limit, checkpoint verification, stack traces, the device of the device-parameterised tests,
+    /// and the switches of scripts/test.sh, which its tests inherit).
     /// </summary>
     public static readonly IReadOnlySet<string> RuntimeVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE", "LLMTRAIN_CPU_MEMORY_LIMIT", "LLMTRAIN_VERIFY_CHECKPOINTS",
-        "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE",
+        "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE", "LLMTRAIN_LIBTORCH2", "LLMTRAIN_GPU_SELFTEST",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

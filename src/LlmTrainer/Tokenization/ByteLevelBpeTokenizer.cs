@@ -1,9 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using LlmTrainer.Progress;
 
 namespace LlmTrainer.Tokenization;
 

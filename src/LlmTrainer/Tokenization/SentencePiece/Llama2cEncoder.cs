@@ -19,6 +19,7 @@ internal sealed class Llama2cEncoder : PieceEncoder
     private readonly float[] _scores;
     private readonly string[] _byteText = new string[256];
     private readonly ScoreMerger.Lookup _scoreOf;
+    private readonly WordCache? _words;
 
     public Llama2cEncoder(IReadOnlyList<string> tokens, float[] scores)
     {
@@ -30,22 +31,34 @@ internal sealed class Llama2cEncoder : PieceEncoder
         for (int b = 0; b < 256; b++)
             _byteText[b] = $"<0x{b:X2}>";
         _scoreOf = piece => _lookup.TryGetValue(piece, out int id) && _scores[id] > NoScore ? _scores[id] : null;
+        _words = WordCache.For(tokens, ' ');
     }
 
     public override void Encode(ReadOnlySpan<char> text, List<int> output, bool first)
     {
         if (text.Length == 0)
             return;
+        // The dummy prefix: a space before the text.
+        var scalars = new StringBuilder(text.Length + 1).Append(' ');
+        AppendScalars(text, scalars, null);
+        string all = scalars.ToString();
+        if (_words is not null)
+            _words.Encode(all, output, EncodeWord);
+        else
+            EncodeWord(all, output);
+    }
+
+    private void EncodeWord(string text, List<int> output)
+    {
         // The buffer holds each initial token's text (a byte token as "<0xXX>"), so neighbours concatenate as spans.
         var buffer = new StringBuilder(text.Length + 8);
-        var initial = new List<(int Start, int Length, bool Frozen)>(text.Length + 1);
-        AddCharacter(" ", buffer, initial);
-        var scalars = new StringBuilder(text.Length);
-        var spans = new List<(int Start, int Length, bool Frozen)>(text.Length);
-        AppendScalars(text, scalars, spans);
-        string all = scalars.ToString();
-        foreach (var (start, length, _) in spans)
-            AddCharacter(all.AsSpan(start, length), buffer, initial);
+        var initial = new List<(int Start, int Length, bool Frozen)>(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            int length = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
+            AddCharacter(text.AsSpan(i, length), buffer, initial);
+            i += length - 1;
+        }
 
         string joined = buffer.ToString();
         var symbols = new List<(int Start, int Length)>(initial.Count);

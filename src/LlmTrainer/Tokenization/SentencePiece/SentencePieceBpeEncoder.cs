@@ -26,6 +26,7 @@ internal sealed class SentencePieceBpeEncoder : PieceEncoder
     private readonly bool _removeExtraWhitespaces;
     private readonly bool _escapeWhitespaces;
     private readonly ScoreMerger.Lookup _scoreOf;
+    private readonly WordCache? _words;
 
     public SentencePieceBpeEncoder(SentencePieceModel model, int[] byteIds, int unkId)
     {
@@ -55,6 +56,11 @@ internal sealed class SentencePieceBpeEncoder : PieceEncoder
         _removeExtraWhitespaces = model.RemoveExtraWhitespaces;
         _escapeWhitespaces = model.EscapeWhitespaces;
         _scoreOf = piece => _lookup.TryGetValue(piece, out int id) ? _scores[id] : null;
+        // Words are independent unless unused pieces are split back (sentencepiece remembers their halves across the
+        // whole text) or a run of unknown characters could continue into the next word (no byte fallback and no space piece).
+        char space = _escapeWhitespaces ? SpaceSymbol : ' ';
+        if (!_hasUnused && (_byteFallback || _pieces.ContainsKey(space.ToString())))
+            _words = WordCache.For(_pieces.Keys, space);
     }
 
     public override void Encode(ReadOnlySpan<char> text, List<int> output, bool first)
@@ -62,6 +68,14 @@ internal sealed class SentencePieceBpeEncoder : PieceEncoder
         var normalized = Normalize(text);
         if (normalized.Length == 0)
             return;
+        if (_words is not null)
+            _words.Encode(normalized, output, EncodeNormalized);
+        else
+            EncodeNormalized(normalized, output);
+    }
+
+    private void EncodeNormalized(string normalized, List<int> output)
+    {
         var chars = normalized.AsSpan();
 
         var initial = new List<(int Start, int Length, bool Frozen)>(chars.Length);

@@ -23,6 +23,7 @@ internal sealed class SentencePieceJsonEncoder : PieceEncoder
     private readonly int _unkId;
     private readonly bool _fuseUnk;
     private readonly Spaces _spaces;
+    private readonly WordCache? _words;
 
     public SentencePieceJsonEncoder(Dictionary<string, int> vocab, IReadOnlyList<Merge> merges, int[]? byteIds, int unkId, bool fuseUnk, Spaces spaces)
     {
@@ -32,6 +33,9 @@ internal sealed class SentencePieceJsonEncoder : PieceEncoder
         _unkId = unkId;
         _fuseUnk = fuseUnk;
         _spaces = spaces;
+        // Without Metaspace's split the whole text is one word; cut it where no merge can join anyway.
+        if (!spaces.Split && (byteIds is not null || vocab.ContainsKey(spaces.Replacement.ToString())))
+            _words = WordCache.For(vocab.Keys, spaces.Replacement);
     }
 
     public override void Encode(ReadOnlySpan<char> text, List<int> output, bool first)
@@ -45,6 +49,11 @@ internal sealed class SentencePieceJsonEncoder : PieceEncoder
         if (s.Prepend && (first || !s.PrependFirstOnly) && !(s.SkipIfStartsWithReplacement && sb[0] == s.Replacement))
             sb.Insert(0, s.Replacement);
         string normalized = sb.ToString();
+        if (_words is not null)
+        {
+            _words.Encode(normalized, output, (word, ids) => EncodeWord(word, ids));
+            return;
+        }
 
         int wordStart = 0;
         for (int i = 1; i <= normalized.Length; i++)

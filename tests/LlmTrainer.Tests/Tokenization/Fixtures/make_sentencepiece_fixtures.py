@@ -100,6 +100,13 @@ ADVERSARIAL = [
     "\x00nul\x01ctl",
 ]
 
+# Long texts: many words, most of them repeated (the encoders reuse the ids of words seen before).
+LONG = [
+    " ".join(ADVERSARIAL),
+    "\n".join(STORY * 3),
+    "  ".join(STORY) + "\t\t" + " \u2581 ".join(STORY),
+]
+
 PLAIN_EXTRA = [
     "a <tag> b",
     "<tag><tag>",
@@ -275,8 +282,8 @@ def main():
     write_tokenizer_json(sp, os.path.join(HERE, "sp_bpe.tokenizer.json"))
     out = {
         "sentencepiece_version": spm.__version__,
-        "sp_bpe": fixture(sp, ADVERSARIAL, rng),
-        "sp_plain": fixture(sp_plain, ADVERSARIAL + PLAIN_EXTRA, rng),
+        "sp_bpe": fixture(sp, ADVERSARIAL + LONG, rng),
+        "sp_plain": fixture(sp_plain, ADVERSARIAL + PLAIN_EXTRA + LONG, rng),
     }
     with open(os.path.join(HERE, "sentencepiece.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=True, indent=1)

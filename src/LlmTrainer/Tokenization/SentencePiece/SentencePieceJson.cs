@@ -30,6 +30,8 @@ internal static class SentencePieceJson
         using var doc = TokenizerFiles.ParseJson(path);
         var root = doc.RootElement;
         string where = $"tokenizer file '{path}'";
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new LlmTrainerException($"{where} is not a JSON object; is it a Hugging Face tokenizer.json?");
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object || TypeOf(model) != "BPE")
             throw new LlmTrainerException($"{where}: model type '{(root.TryGetProperty("model", out var m) ? TypeOf(m) : "")}' is not supported; a SentencePiece-style tokenizer.json needs a BPE model");
         foreach (var unsupported in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
@@ -58,9 +60,9 @@ internal static class SentencePieceJson
         {
             foreach (var token in added.EnumerateArray())
             {
-                int id = token.TryGetProperty("id", out var i) && i.TryGetInt32(out int v) ? v : -1;
-                string content = token.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-                bool isSpecial = token.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
+                int id = Property(token, "id") is { ValueKind: JsonValueKind.Number } i && i.TryGetInt32(out int v) ? v : -1;
+                string content = Text(token, "content") ?? "";
+                bool isSpecial = Property(token, "special") is { ValueKind: JsonValueKind.True };
                 if (id < 0 || content.Length == 0)
                     throw new LlmTrainerException($"{where}: an added token has no id or no content");
                 if (!isSpecial)
@@ -76,7 +78,7 @@ internal static class SentencePieceJson
         if (size != byId.Count)
             throw new LlmTrainerException($"{where}: the vocab's ids do not run from 0 to {size - 1} without gaps");
 
-        string unkToken = model.TryGetProperty("unk_token", out var ut) && ut.ValueKind == JsonValueKind.String ? ut.GetString()! : "<unk>";
+        string unkToken = Text(model, "unk_token") ?? "<unk>";
         int unk = vocab.GetValueOrDefault(unkToken, -1);
         var pieces = new string[size];
         var types = new PieceType[size];
@@ -154,11 +156,10 @@ internal static class SentencePieceJson
             {
                 switch (TypeOf(step))
                 {
-                    case "Prepend" when step.TryGetProperty("prepend", out var p) && p.GetString() == SpaceSymbol:
+                    case "Prepend" when Text(step, "prepend") == SpaceSymbol:
                         prepend = true;
                         break;
-                    case "Replace" when step.TryGetProperty("pattern", out var pattern) && pattern.TryGetProperty("String", out var from)
-                                        && from.GetString() == " " && step.TryGetProperty("content", out var to) && to.GetString() == SpaceSymbol:
+                    case "Replace" when Property(step, "pattern") is { } pattern && Text(pattern, "String") == " " && Text(step, "content") == SpaceSymbol:
                         replace = true;
                         break;
                     default:
@@ -170,12 +171,11 @@ internal static class SentencePieceJson
         {
             if (TypeOf(pre) != "Metaspace" || replace || prepend)
                 throw new LlmTrainerException($"{where}: the pre_tokenizer {pre.GetRawText()} is not supported with this normalizer; llmtrain reads Llama-style tokenizer.json files (Prepend \"▁\" and Replace \" \" with \"▁\", or a Metaspace pre-tokenizer)");
-            string replacement = pre.TryGetProperty("replacement", out var rep) && rep.ValueKind == JsonValueKind.String ? rep.GetString()! : SpaceSymbol;
+            string replacement = Text(pre, "replacement") ?? SpaceSymbol;
             if (replacement.Length != 1)
                 throw new LlmTrainerException($"{where}: the Metaspace replacement '{replacement}' is not one character");
-            string scheme = pre.TryGetProperty("prepend_scheme", out var ps) && ps.ValueKind == JsonValueKind.String ? ps.GetString()!
-                : pre.TryGetProperty("add_prefix_space", out var aps) && aps.ValueKind == JsonValueKind.False ? "never" : "always";
-            bool split = !pre.TryGetProperty("split", out var sp) || sp.ValueKind != JsonValueKind.False;
+            string scheme = Text(pre, "prepend_scheme") ?? (Property(pre, "add_prefix_space") is { ValueKind: JsonValueKind.False } ? "never" : "always");
+            bool split = Property(pre, "split") is not { ValueKind: JsonValueKind.False };
             return scheme switch
             {
                 "always" => new(replacement[0], true, false, true, split),
@@ -189,6 +189,12 @@ internal static class SentencePieceJson
         return new(symbol, prepend, false, false, false);
     }
 
-    private static string TypeOf(JsonElement e)
-        => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+    private static string TypeOf(JsonElement e) => Text(e, "type") ?? "";
+
+    /// <summary>The string property <paramref name="name"/> of <paramref name="e"/>; null when either is of another kind.</summary>
+    private static string? Text(JsonElement e, string name)
+        => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static JsonElement? Property(JsonElement e, string name)
+        => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : null;
 }

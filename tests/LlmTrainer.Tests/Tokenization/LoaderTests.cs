@@ -9,14 +9,14 @@ public sealed class LoaderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Tokenizer Gpt2Fixture() => Tokenizer.LoadGpt2(TokenizerTestData.Fixture("encoder.json"), TokenizerTestData.Fixture("vocab.bpe"));
+    private static ByteLevelBpeTokenizer Gpt2Fixture() => Tokenizer.LoadGpt2(TokenizerTestData.Fixture("encoder.json"), TokenizerTestData.Fixture("vocab.bpe"));
 
     [Fact]
     public void Gpt2FilesEncodeExactlyLikeTiktoken()
     {
         var t = Gpt2Fixture();
         Assert.Equal(557, t.VocabSize);
-        Assert.Equal(556, t.BosId);
+        Assert.Equal(556, t.EndOfTextId);
         foreach (var c in TokenizerTestData.Cases)
         {
             Assert.Equal(c.Gpt2Ids, t.Encode(c.Text));

@@ -4,8 +4,21 @@ namespace LlmTrainer.Tests.Tokenization;
 
 public sealed class SpecialTokenTests
 {
-    private static readonly Lazy<Tokenizer> WithExtras = new(() =>
+    private static readonly Lazy<ByteLevelBpeTokenizer> WithExtras = new(() =>
         Tokenizer.Train(TokenizerTestData.Corpus(100), 500, new TokenizerTrainOptions(ExtraSpecialTokens: ["<|end|>", "<|endoftext|>x"])));
+
+    /// <summary>A byte-level BPE document starts and ends with &lt;|endoftext|&gt;: it is both the BOS and the EOS, and a sample ends there.</summary>
+    [Fact]
+    public void EndOfTextIsTheDocumentStartAndEnd()
+    {
+        var t = WithExtras.Value;
+        Assert.Equal(TokenizerKind.ByteLevelBpe, t.Kind);
+        Assert.Equal(t.EndOfTextId, t.BosId);
+        Assert.Equal(t.EndOfTextId, t.EosId);
+        Assert.True(t.EndsText(t.EndOfTextId));
+        Assert.False(t.EndsText(t.SpecialTokens["<|end|>"]));
+        Assert.False(t.EndsText(t.Encode("a")[0]));
+    }
 
     [Fact]
     public void SpecialTokensAreRecognisedOnlyWhenAllowed()
@@ -13,10 +26,10 @@ public sealed class SpecialTokenTests
         var t = WithExtras.Value;
         var text = "Hello<|endoftext|>World";
         var allowed = t.Encode(text, allowSpecial: true);
-        Assert.Single(allowed, t.BosId);
-        Assert.Equal([.. t.Encode("Hello"), t.BosId, .. t.Encode("World")], allowed);
+        Assert.Single(allowed, t.EndOfTextId);
+        Assert.Equal([.. t.Encode("Hello"), t.EndOfTextId, .. t.Encode("World")], allowed);
         var plain = t.Encode(text);
-        Assert.DoesNotContain(t.BosId, plain);
+        Assert.DoesNotContain(t.EndOfTextId, plain);
         Assert.Equal(text, t.Decode(plain));
         Assert.Equal(text, t.Decode(allowed));
     }
@@ -25,7 +38,7 @@ public sealed class SpecialTokenTests
     public void LongestSpecialWinsAndRepeatsAreAllFound()
     {
         var t = WithExtras.Value;
-        int eot = t.BosId, end = t.SpecialTokens["<|end|>"], eotx = t.SpecialTokens["<|endoftext|>x"];
+        int eot = t.EndOfTextId, end = t.SpecialTokens["<|end|>"], eotx = t.SpecialTokens["<|endoftext|>x"];
         Assert.Equal([eotx, eot, eot, end, .. t.Encode(" a"), end], t.Encode("<|endoftext|>x<|endoftext|><|endoftext|><|end|> a<|end|>", allowSpecial: true));
     }
 
@@ -35,8 +48,8 @@ public sealed class SpecialTokenTests
         var t = WithExtras.Value;
         var docs = SyntheticText.Stories(30, seed: 4).ToArray();
         var ids = t.Encode(string.Join(Tokenizer.EndOfText, docs), allowSpecial: true);
-        Assert.Equal(docs.Length - 1, ids.Count(i => i == t.BosId));
-        Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.BosId));
+        Assert.Equal(docs.Length - 1, ids.Count(i => i == t.EndOfTextId));
+        Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.EndOfTextId));
     }
 
     [Fact]

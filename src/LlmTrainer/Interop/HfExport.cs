@@ -9,7 +9,7 @@ namespace LlmTrainer.Interop;
 /// <summary>
 /// Writes a Hugging Face model directory: config.json, the weights as model.safetensors (or, above the shard size,
 /// model-0000i-of-0000n.safetensors with model.safetensors.index.json, as transformers' save_pretrained does),
-/// tokenizer.json, tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
+/// the tokenizer (tokenizer.json, or a SentencePiece run's tokenizer.model), tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
 /// Hugging Face's own, so the tensors are copied as they are (converted to the chosen dtype).
 /// </summary>
 public static class HfExport
@@ -26,8 +26,9 @@ public static class HfExport
     {
         var c = source.Config;
         var tokenizer = source.Tokenizer;
-        int eot = tokenizer.EndOfTextId;
-        WriteJson(Path.Combine(directory, HfConfigJson.FileName), w => HfConfigJson.Write(w, c, eot, eot, dtype, source.RouterAuxLossCoef));
+        Check(tokenizer);
+        int bos = tokenizer.BosId, eos = tokenizer.EosId;
+        WriteJson(Path.Combine(directory, HfConfigJson.FileName), w => HfConfigJson.Write(w, c, bos, eos, dtype, source.RouterAuxLossCoef));
 
         var scalar = dtype.ToScalarType();
         var safetensorsDtype = dtype switch
@@ -87,27 +88,60 @@ public static class HfExport
             });
         }
 
-        tokenizer.Save(Path.Combine(directory, "tokenizer.json"));
-        string eotText = Tokenizer.EndOfText;
-        WriteJson(Path.Combine(directory, "tokenizer_config.json"), w =>
+        // The tokenizer in its own format: tokenizer.json (byte-level BPE, or Llama-style), or sentencepiece's tokenizer.model.
+        tokenizer.Save(Path.Combine(directory, tokenizer.FileName));
+        WriteJson(Path.Combine(directory, "tokenizer_config.json"), w => WriteTokenizerConfig(w, tokenizer, c.BlockSize));
+        WriteJson(Path.Combine(directory, "generation_config.json"), w =>
         {
             w.WriteStartObject();
+            w.WriteNumber("bos_token_id", bos);
+            w.WriteNumber("eos_token_id", eos);
+            w.WriteNumber("max_length", c.BlockSize);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// Refuses a tokenizer Hugging Face cannot read: llama2.c's tokenizer.bin (transformers reads tokenizer.json and
+    /// tokenizer.model, and llmtrain writes neither from a tokenizer.bin).
+    /// </summary>
+    public static void Check(Tokenizer tokenizer)
+    {
+        if (tokenizer.Kind == TokenizerKind.Llama2c)
+            throw new LlmTrainerException(
+                "--format hf needs a tokenizer.json or tokenizer.model, and this run's tokenizer is a llama2.c tokenizer.bin; export it with --format llama2c or --format gguf, or prepare the data with the tokenizer.model it was made from.");
+    }
+
+    /// <summary>
+    /// tokenizer_config.json: a byte-level BPE as PreTrainedTokenizerFast with &lt;|endoftext|&gt; for bos, eos and unk; a
+    /// SentencePiece tokenizer as LlamaTokenizer (tokenizer.model, sentencepiece's own encoding: legacy) or
+    /// LlamaTokenizerFast (tokenizer.json) that puts &lt;s&gt; before a text and nothing after it, as our training data has.
+    /// </summary>
+    private static void WriteTokenizerConfig(Utf8JsonWriter w, Tokenizer tokenizer, int blockSize)
+    {
+        w.WriteStartObject();
+        if (tokenizer is SentencePieceTokenizer sp)
+        {
+            w.WriteString("tokenizer_class", sp.Kind == TokenizerKind.SentencePiece ? "LlamaTokenizer" : "LlamaTokenizerFast");
+            w.WriteString("bos_token", sp.Piece(sp.BosId));
+            w.WriteString("eos_token", sp.Piece(sp.EosId));
+            w.WriteString("unk_token", sp.Piece(SentencePieceVocab.UnknownId(sp)));
+            w.WriteBoolean("add_bos_token", true);
+            w.WriteBoolean("add_eos_token", false);
+            if (sp.Kind == TokenizerKind.SentencePiece)
+                w.WriteBoolean("legacy", true);
+        }
+        else
+        {
+            string eotText = Tokenizer.EndOfText;
             w.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
             w.WriteString("bos_token", eotText);
             w.WriteString("eos_token", eotText);
             w.WriteString("unk_token", eotText);
-            w.WriteNumber("model_max_length", c.BlockSize);
-            w.WriteBoolean("clean_up_tokenization_spaces", false);
-            w.WriteEndObject();
-        });
-        WriteJson(Path.Combine(directory, "generation_config.json"), w =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber("bos_token_id", eot);
-            w.WriteNumber("eos_token_id", eot);
-            w.WriteNumber("max_length", c.BlockSize);
-            w.WriteEndObject();
-        });
+        }
+        w.WriteNumber("model_max_length", blockSize);
+        w.WriteBoolean("clean_up_tokenization_spaces", false);
+        w.WriteEndObject();
     }
 
     private static void WriteJson(string path, Action<Utf8JsonWriter> write)

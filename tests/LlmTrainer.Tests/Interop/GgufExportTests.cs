@@ -58,7 +58,7 @@ public sealed class GgufExportTests
         return list;
     }
 
-    private static Dictionary<string, object> ExpectedMetadata(LlamaConfig c, Tokenizer tokenizer, WeightDtype dtype)
+    private static Dictionary<string, object> ExpectedMetadata(LlamaConfig c, ByteLevelBpeTokenizer tokenizer, WeightDtype dtype)
     {
         var m = new Dictionary<string, object>
         {

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using LlmTrainer.Interop;
+using LlmTrainer.Tokenization;
+using LlmTrainer.Torch;
+
+namespace LlmTrainer.Tests.Interop;
+
+/// <summary>
+/// Exports of models whose tokenizer is llama2.c's tokenizer.bin or a Llama-style tokenizer.json: what each format can
+/// carry is written with the right pieces, and what it cannot is refused before anything is written.
+/// </summary>
+public sealed class SentencePieceExportTests
+{
+    private static string Fixture(string name) => LlmTrainer.Tests.Tokenization.TokenizerTestData.Fixture(name);
+
+    private static (LlmTrainer.Model.Llama Model, ExportSource Source) Source(Tokenizer tokenizer)
+    {
+        // Four ids of padding above the tokenizer, as a vocabulary rounded up leaves.
+        var model = InteropFixture.Model(InteropFixture.RunCConfig(tied: true) with { VocabSize = tokenizer.VocabSize + 4 });
+        return (model, InteropFixture.Source(model, tokenizer));
+    }
+
+    [Fact]
+    public void A_tokenizer_bin_gguf_has_the_pieces_and_scores_of_the_tokenizer_model_it_came_from()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(Fixture("sp_bpe.model")));
+        var bin = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(Fixture("sp_bpe.tokenizer.bin")));
+        var (llama, source) = Source(bin);
+        using var _ = llama;
+        var dir = InteropFixture.TempDirectory();
+        try
+        {
+            var path = Path.Combine(dir, "model.gguf");
+            ModelExport.Export(source, ExportFormat.Gguf, path, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+            var file = GgufFile.Open(path);
+            Assert.Equal("llama", file.Metadata["tokenizer.ggml.model"]);
+            var tokens = ((List<object>)file.Metadata["tokenizer.ggml.tokens"]).Cast<string>().ToList();
+            var scores = ((List<object>)file.Metadata["tokenizer.ggml.scores"]).Cast<float>().ToList();
+            var types = ((List<object>)file.Metadata["tokenizer.ggml.token_type"]).Cast<int>().ToList();
+            Assert.Equal(model.VocabSize + 4, tokens.Count);
+            for (int id = 0; id < model.VocabSize; id++)
+            {
+                Assert.Equal(model.Piece(id), tokens[id]);
+                Assert.Equal(model.Score(id), scores[id]);
+            }
+            Assert.Equal([2, 3, 3], types.Take(3));
+            Assert.Equal(6, types[tokens.IndexOf("<0x41>")]);
+            Assert.Equal([5, 5, 5, 5], types.Skip(model.VocabSize));
+            Assert.Equal(1u, file.Metadata["tokenizer.ggml.bos_token_id"]);
+            Assert.Equal(2u, file.Metadata["tokenizer.ggml.eos_token_id"]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_tokenizer_bin_llama2c_export_writes_run_cs_file_alone_and_hf_is_refused()
+    {
+        using var scope = torch.NewDisposeScope();
+        var bin = Tokenizer.Load(Fixture("sp_bpe.tokenizer.bin"));
+        var (llama, source) = Source(bin);
+        using var _ = llama;
+        var dir = InteropFixture.TempDirectory();
+        try
+        {
+            var path = Path.Combine(dir, "l2c", "model.bin");
+            var result = ModelExport.Export(source, ExportFormat.Llama2c, path, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+            Assert.Equal([path, Path.Combine(dir, "l2c", "tokenizer.bin")], result.Files);
+            var written = Tokenizer.Load(result.Files[1]);
+            Assert.Equal(bin.VocabSize + 4, written.VocabSize);
+            foreach (var text in new[] { "Once upon a time, Tom saw a ball.", "naïve 東京 🙂" })
+                Assert.Equal(bin.Encode(text), written.Encode(text));
+
+            var hf = Path.Combine(dir, "hf");
+            var e = Assert.Throws<LlmTrainerException>(() => ModelExport.Export(source, ExportFormat.Hf, hf, WeightDtype.F32, HfExport.DefaultMaxShardBytes));
+            Assert.Contains("--format hf", e.Message);
+            Assert.Contains("llama2.c tokenizer.bin", e.Message);
+            Assert.False(Directory.Exists(hf));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_llama_style_tokenizer_json_goes_to_hf_as_it_is_and_gguf_and_llama2c_are_refused()
+    {
+        using var scope = torch.NewDisposeScope();
+        var json = Tokenizer.Load(Fixture("sp_bpe.tokenizer.json"));
+        Assert.Equal(TokenizerKind.SentencePieceJson, json.Kind);
+        var (llama, source) = Source(json);
+        using var _ = llama;
+        var dir = InteropFixture.TempDirectory();
+        try
+        {
+            var hf = Path.Combine(dir, "hf");
+            ModelExport.Export(source, ExportFormat.Hf, hf, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+            Assert.Equal(File.ReadAllBytes(Fixture("sp_bpe.tokenizer.json")), File.ReadAllBytes(Path.Combine(hf, "tokenizer.json")));
+            Assert.False(File.Exists(Path.Combine(hf, "tokenizer.model")));
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(hf, "tokenizer_config.json")));
+            Assert.Equal("LlamaTokenizerFast", config.RootElement.GetProperty("tokenizer_class").GetString());
+            Assert.Equal(json.Hash, Tokenizer.Load(hf).Hash);
+
+            foreach (var (format, name) in new[] { (ExportFormat.Gguf, "gguf"), (ExportFormat.Llama2c, "llama2c") })
+            {
+                var output = Path.Combine(dir, name, "model.bin");
+                var e = Assert.Throws<LlmTrainerException>(() => ModelExport.Export(source, format, output, WeightDtype.F32, HfExport.DefaultMaxShardBytes));
+                Assert.Contains($"--format {name}", e.Message);
+                Assert.Contains("Llama-style tokenizer.json", e.Message);
+                Assert.False(Directory.Exists(Path.Combine(dir, name)) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, name)).Any());
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -106,6 +106,7 @@ public sealed class SentencePieceExportTests(SentencePieceRunFixture fixture) : 
         Assert.Equal((uint)t.EosId, file.Metadata["tokenizer.ggml.eos_token_id"]);
         Assert.Equal(0u, file.Metadata["tokenizer.ggml.unknown_token_id"]);
         Assert.Equal(true, file.Metadata["tokenizer.ggml.add_bos_token"]);
+        Assert.Equal(true, file.Metadata["tokenizer.ggml.add_space_prefix"]);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public static class GgufExport
                 PreTokenizerName(bpe);
                 break;
             case SentencePieceTokenizer sp:
-                SentencePieceVocab.WithScores(sp, "gguf");
+                SentencePieceVocab.Exportable(sp, "gguf");
                 break;
             default:
                 throw new LlmTrainerException($"--format gguf cannot embed a {tokenizer.Kind} tokenizer; export with --format hf instead.");
@@ -174,7 +174,8 @@ public static class GgufExport
     /// <summary>
     /// A SentencePiece tokenizer as llama.cpp's <c>llama</c> tokenizer, as its converter writes one: the pieces (U+2581 for a
     /// space, <c>&lt;0xXX&gt;</c> bytes), their scores, their types (SentencePiece's piece types are llama.cpp's token types)
-    /// and the ids of &lt;s&gt;, &lt;/s&gt; and &lt;unk&gt;. Ids above the tokenizer are unused padding.
+    /// the ids of &lt;s&gt;, &lt;/s&gt; and &lt;unk&gt;, and whether a space goes before a text (add_dummy_prefix). Ids above
+    /// the tokenizer are unused padding.
     /// </summary>
     private static void AddLlamaTokenizer(GgufWriter w, SentencePieceTokenizer tokenizer, int vocabSize)
     {
@@ -195,6 +196,7 @@ public static class GgufExport
         w.Add("tokenizer.ggml.bos_token_id", (uint)tokenizer.BosId);
         w.Add("tokenizer.ggml.eos_token_id", (uint)tokenizer.EosId);
         w.Add("tokenizer.ggml.unknown_token_id", (uint)SentencePieceVocab.UnknownId(tokenizer));
+        w.Add("tokenizer.ggml.add_space_prefix", tokenizer.AddsDummyPrefix);
         // Training documents start with <s>: llama.cpp should put it before a prompt too.
         w.Add("tokenizer.ggml.add_bos_token", true);
         w.Add("tokenizer.ggml.add_eos_token", false);

@@ -9,7 +9,8 @@ namespace LlmTrainer.Interop;
 /// <summary>
 /// Writes a Hugging Face model directory: config.json, the weights as model.safetensors (or, above the shard size,
 /// model-0000i-of-0000n.safetensors with model.safetensors.index.json, as transformers' save_pretrained does),
-/// the tokenizer (tokenizer.json, or a SentencePiece run's tokenizer.model), tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
+/// the tokenizer (tokenizer.json, or a SentencePiece run's tokenizer.model, also made from a llama2.c tokenizer.bin),
+/// tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
 /// Hugging Face's own, so the tensors are copied as they are (converted to the chosen dtype).
 /// </summary>
 public static class HfExport
@@ -88,8 +89,7 @@ public static class HfExport
             });
         }
 
-        // The tokenizer in its own format: tokenizer.json (byte-level BPE, or Llama-style), or sentencepiece's tokenizer.model.
-        tokenizer.Save(Path.Combine(directory, tokenizer.FileName));
+        WriteTokenizer(tokenizer, directory);
         WriteJson(Path.Combine(directory, "tokenizer_config.json"), w => WriteTokenizerConfig(w, tokenizer, c.BlockSize));
         WriteJson(Path.Combine(directory, "generation_config.json"), w =>
         {
@@ -102,19 +102,30 @@ public static class HfExport
     }
 
     /// <summary>
-    /// Refuses a tokenizer Hugging Face cannot read: llama2.c's tokenizer.bin (transformers reads tokenizer.json and
-    /// tokenizer.model, and llmtrain writes neither from a tokenizer.bin).
+    /// Refuses, before anything is written, a tokenizer Hugging Face cannot be given: a llama2.c tokenizer.bin (which
+    /// transformers does not read) whose pieces do not make a tokenizer.model.
     /// </summary>
     public static void Check(Tokenizer tokenizer)
     {
-        if (tokenizer.Kind == TokenizerKind.Llama2c)
-            throw new LlmTrainerException(
-                "--format hf needs a tokenizer.json or tokenizer.model, and this run's tokenizer is a llama2.c tokenizer.bin; export it with --format llama2c or --format gguf, or prepare the data with the tokenizer.model it was made from.");
+        if (tokenizer is SentencePieceTokenizer { Kind: TokenizerKind.Llama2c } bin)
+            SentencePieceModelFile.Pieces(bin);
+    }
+
+    /// <summary>
+    /// Writes the tokenizer in a format transformers reads: its own file (tokenizer.json, tokenizer.model), or for
+    /// llama2.c's tokenizer.bin the tokenizer.model it is made from (<see cref="SentencePieceModelFile"/>).
+    /// </summary>
+    private static void WriteTokenizer(Tokenizer tokenizer, string directory)
+    {
+        if (tokenizer is SentencePieceTokenizer { Kind: TokenizerKind.Llama2c } bin)
+            SentencePieceModelFile.Write(Path.Combine(directory, SentencePieceModelFile.FileName), bin);
+        else
+            tokenizer.Save(Path.Combine(directory, tokenizer.FileName));
     }
 
     /// <summary>
     /// tokenizer_config.json: a byte-level BPE as PreTrainedTokenizerFast with &lt;|endoftext|&gt; for bos, eos and unk; a
-    /// SentencePiece tokenizer as LlamaTokenizer (tokenizer.model, sentencepiece's own encoding: legacy) or
+    /// SentencePiece tokenizer as LlamaTokenizer (a tokenizer.model, sentencepiece's own encoding: legacy) or
     /// LlamaTokenizerFast (tokenizer.json) that puts &lt;s&gt; before a text and nothing after it, as our training data has.
     /// </summary>
     private static void WriteTokenizerConfig(Utf8JsonWriter w, Tokenizer tokenizer, int blockSize)
@@ -122,13 +133,14 @@ public static class HfExport
         w.WriteStartObject();
         if (tokenizer is SentencePieceTokenizer sp)
         {
-            w.WriteString("tokenizer_class", sp.Kind == TokenizerKind.SentencePiece ? "LlamaTokenizer" : "LlamaTokenizerFast");
-            w.WriteString("bos_token", sp.Piece(sp.BosId));
-            w.WriteString("eos_token", sp.Piece(sp.EosId));
-            w.WriteString("unk_token", sp.Piece(SentencePieceVocab.UnknownId(sp)));
+            bool model = sp.Kind != TokenizerKind.SentencePieceJson;
+            w.WriteString("tokenizer_class", model ? "LlamaTokenizer" : "LlamaTokenizerFast");
+            w.WriteString("bos_token", SentencePieceVocab.ModelPiece(sp, sp.BosId));
+            w.WriteString("eos_token", SentencePieceVocab.ModelPiece(sp, sp.EosId));
+            w.WriteString("unk_token", SentencePieceVocab.ModelPiece(sp, SentencePieceVocab.UnknownId(sp)));
             w.WriteBoolean("add_bos_token", true);
             w.WriteBoolean("add_eos_token", false);
-            if (sp.Kind == TokenizerKind.SentencePiece)
+            if (model)
                 w.WriteBoolean("legacy", true);
         }
         else

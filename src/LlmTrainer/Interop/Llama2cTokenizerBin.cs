@@ -25,7 +25,7 @@ public static class Llama2cTokenizerBin
         var (tokens, scores) = tokenizer switch
         {
             ByteLevelBpeTokenizer bpe => ByteLevel(bpe, vocabSize),
-            SentencePieceTokenizer sp => Pieces(SentencePieceVocab.WithScores(sp, "llama2c"), vocabSize),
+            SentencePieceTokenizer sp => Pieces(SentencePieceVocab.Exportable(sp, "llama2c"), vocabSize),
             _ => throw new LlmTrainerException($"--format llama2c cannot write a {tokenizer.Kind} tokenizer as tokenizer.bin."),
         };
         int maxLength = tokens.Max(t => t.Length);

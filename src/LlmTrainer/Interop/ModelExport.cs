@@ -62,7 +62,7 @@ public static class ModelExport
             {
                 var swap = TokenIdSwap.ForRunC(source.Tokenizer);
                 var tokenizer = swap is not null && source.Tokenizer is ByteLevelBpeTokenizer bpe ? swap.Apply(bpe) : source.Tokenizer;
-                if (tokenizer is SentencePieceTokenizer sp) SentencePieceVocab.WithScores(sp, "llama2c");
+                if (tokenizer is SentencePieceTokenizer sp) SentencePieceVocab.Exportable(sp, "llama2c");
                 // Beside run.c's tokenizer.bin, the tokenizer in its own format (llmtrain and Hugging Face read it exactly).
                 string[] names = tokenizer.FileName == Llama2cTokenizerBin.FileName ? [Llama2cTokenizerBin.FileName] : [Llama2cTokenizerBin.FileName, tokenizer.FileName];
                 if (names.Contains(Path.GetFileName(output)))

@@ -21,14 +21,22 @@ internal static class SentencePieceVocab
     };
 
     /// <summary>
-    /// The tokenizer when it has what GGUF's llama tokenizer and llama2.c's tokenizer.bin need: pieces with scores. A
-    /// Llama-style tokenizer.json orders its merges instead of scoring its pieces, so it has none.
+    /// The tokenizer when llama.cpp (<paramref name="format"/> gguf) or run.c (llama2c) encodes text with it as we do: it
+    /// has piece scores (a Llama-style tokenizer.json lists merges instead), keeps runs of spaces as they are, and (run.c)
+    /// puts a space before a text. Otherwise an error naming the format, the tokenizer and the fix.
     /// </summary>
-    public static SentencePieceTokenizer WithScores(SentencePieceTokenizer tokenizer, string format)
+    public static SentencePieceTokenizer Exportable(SentencePieceTokenizer tokenizer, string format)
     {
+        string tool = format == "gguf" ? "llama.cpp" : "llama2.c's run.c";
         if (tokenizer.Kind == TokenizerKind.SentencePieceJson)
             throw new LlmTrainerException(
                 $"--format {format} needs the piece scores of a SentencePiece tokenizer, and this run's {Describe(tokenizer)} has none (it lists merges); export with --format hf, or prepare the data with the tokenizer.model it was converted from.");
+        if (tokenizer.RemovesExtraWhitespaces)
+            throw new LlmTrainerException(
+                $"--format {format}: this run's {Describe(tokenizer)} collapses runs of spaces (remove_extra_whitespaces), which {tool} does not do, so it would encode text differently; export with --format hf, or use a tokenizer trained with remove_extra_whitespaces=false.");
+        if (format == "llama2c" && !tokenizer.AddsDummyPrefix)
+            throw new LlmTrainerException(
+                $"--format llama2c: this run's {Describe(tokenizer)} puts no space before a text (add_dummy_prefix=false), and run.c always does; export with --format hf or --format gguf.");
         return tokenizer;
     }
 

@@ -57,7 +57,7 @@ public sealed class SentencePieceExportTests
     }
 
     [Fact]
-    public void A_tokenizer_bin_llama2c_export_writes_run_cs_file_alone_and_hf_is_refused()
+    public void A_tokenizer_bin_llama2c_export_writes_run_cs_file_alone()
     {
         using var scope = torch.NewDisposeScope();
         var bin = Tokenizer.Load(Fixture("sp_bpe.tokenizer.bin"));
@@ -73,12 +73,52 @@ public sealed class SentencePieceExportTests
             Assert.Equal(bin.VocabSize + 4, written.VocabSize);
             foreach (var text in new[] { "Once upon a time, Tom saw a ball.", "naïve 東京 🙂" })
                 Assert.Equal(bin.Encode(text), written.Encode(text));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 
+    [Fact]
+    public void A_tokenizer_bin_goes_to_hf_as_the_tokenizer_model_it_was_made_from()
+    {
+        using var scope = torch.NewDisposeScope();
+        var original = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(Fixture("sp_bpe.model")));
+        var bin = Tokenizer.Load(Fixture("sp_bpe.tokenizer.bin"));
+        var (llama, source) = Source(bin);
+        using var _ = llama;
+        var dir = InteropFixture.TempDirectory();
+        try
+        {
             var hf = Path.Combine(dir, "hf");
-            var e = Assert.Throws<LlmTrainerException>(() => ModelExport.Export(source, ExportFormat.Hf, hf, WeightDtype.F32, HfExport.DefaultMaxShardBytes));
-            Assert.Contains("--format hf", e.Message);
-            Assert.Contains("llama2.c tokenizer.bin", e.Message);
-            Assert.False(Directory.Exists(hf));
+            ModelExport.Export(source, ExportFormat.Hf, hf, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+            Assert.False(File.Exists(Path.Combine(hf, "tokenizer.json")));
+            var path = Path.Combine(hf, "tokenizer.model");
+            var written = Assert.IsType<SentencePieceTokenizer>(Tokenizer.Load(path));
+            Assert.Equal(TokenizerKind.SentencePiece, written.Kind);
+            Assert.Equal(original.VocabSize, written.VocabSize);
+            for (int id = 0; id < original.VocabSize; id++)
+            {
+                Assert.Equal(original.Piece(id), written.Piece(id));
+                Assert.Equal(original.Score(id), written.Score(id));
+                Assert.Equal(original.Type(id), written.Type(id));
+            }
+            Assert.Equal((1, 2), (written.BosId, written.EosId));
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(hf, "tokenizer_config.json")));
+            Assert.Equal("LlamaTokenizer", config.RootElement.GetProperty("tokenizer_class").GetString());
+            Assert.Equal("<s>", config.RootElement.GetProperty("bos_token").GetString());
+
+            // Ours and an independent sentencepiece reader (Microsoft.ML.Tokenizers) encode as the original model and run.c's file.
+            using var stream = File.OpenRead(path);
+            var oracle = Microsoft.ML.Tokenizers.LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+            foreach (var text in new[] { "Once upon a time, Tom saw a ball.", "  two  spaces\nand a line", "naïve 東京 🙂 42" })
+            {
+                var expected = original.Encode(text);
+                Assert.Equal(expected, written.Encode(text));
+                Assert.Equal(expected, bin.Encode(text));
+                Assert.Equal(expected, oracle.EncodeToIds(text));
+            }
         }
         finally
         {
@@ -112,6 +152,38 @@ public sealed class SentencePieceExportTests
                 Assert.Contains($"--format {name}", e.Message);
                 Assert.Contains("Llama-style tokenizer.json", e.Message);
                 Assert.False(Directory.Exists(Path.Combine(dir, name)) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, name)).Any());
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_tokenizer_model_that_collapses_spaces_goes_to_hf_and_is_refused_where_llama_cpp_and_run_c_would_encode_otherwise()
+    {
+        using var scope = torch.NewDisposeScope();
+        // sentencepiece's defaults: remove_extra_whitespaces, no byte fallback, a user-defined piece.
+        var plain = Tokenizer.Load(Fixture("sp_plain.model"));
+        var (llama, source) = Source(plain);
+        using var _ = llama;
+        var dir = InteropFixture.TempDirectory();
+        try
+        {
+            var hf = Path.Combine(dir, "hf");
+            ModelExport.Export(source, ExportFormat.Hf, hf, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
+            Assert.Equal(File.ReadAllBytes(Fixture("sp_plain.model")), File.ReadAllBytes(Path.Combine(hf, "tokenizer.model")));
+            Assert.Equal(plain.Hash, Tokenizer.Load(hf).Hash);
+
+            foreach (var (format, name) in new[] { (ExportFormat.Gguf, "gguf"), (ExportFormat.Llama2c, "llama2c") })
+            {
+                var output = Path.Combine(dir, name, "model.bin");
+                var e = Assert.Throws<LlmTrainerException>(() => ModelExport.Export(source, format, output, WeightDtype.F32, HfExport.DefaultMaxShardBytes));
+                Assert.Contains($"--format {name}", e.Message);
+                Assert.Contains("SentencePiece tokenizer.model", e.Message);
+                Assert.Contains("remove_extra_whitespaces", e.Message);
+                Assert.False(File.Exists(output));
             }
         }
         finally

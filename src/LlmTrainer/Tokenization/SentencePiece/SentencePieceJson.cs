@@ -111,7 +111,10 @@ internal static class SentencePieceJson
 
         var encoder = new SentencePieceJsonEncoder(vocab, merges, byteFallback ? byteIds : null, unk, fuseUnk, spaces);
         return new SentencePieceTokenizer(TokenizerKind.SentencePieceJson, pieces, new float[size], types, encoder, bos, eos < 0 ? bos : eos,
-            " \u2047 ", stripsDummyPrefix: spaces.Prepend, removesExtraWhitespaces: false, SentencePieceTokenizer.ReadAll(path), canonical.ToString());
+            " \u2047 ", stripsDummyPrefix: spaces.Prepend, removesExtraWhitespaces: false, SentencePieceTokenizer.ReadAll(path), canonical.ToString())
+        {
+            AddsDummyPrefix = spaces.Prepend,
+        };
     }
 
     private static List<Merge> ReadMerges(JsonElement model, Dictionary<string, int> vocab, string where)

@@ -109,6 +109,12 @@ public sealed class SentencePieceTokenizer : Tokenizer
 
     public PieceType Type(int id) => (uint)id < (uint)_types.Length ? _types[id] : throw OutOfVocabulary(id);
 
+    /// <summary>Whether encoding puts a space (U+2581) before a text: sentencepiece's add_dummy_prefix, run.c always.</summary>
+    internal bool AddsDummyPrefix { get; init; } = true;
+
+    /// <summary>Whether encoding collapses runs of spaces and trims the text (sentencepiece's remove_extra_whitespaces).</summary>
+    internal bool RemovesExtraWhitespaces => _removesExtraWhitespaces;
+
     public override void Encode(ReadOnlySpan<char> text, List<int> output, bool allowSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -260,7 +266,10 @@ public sealed class SentencePieceTokenizer : Tokenizer
             eos = bos;
         var encoder = new SentencePieceBpeEncoder(model, byteIds, unk);
         return new SentencePieceTokenizer(TokenizerKind.SentencePiece, pieces, scores, types, encoder, bos, eos, model.UnkSurface,
-            stripsDummyPrefix: model.AddDummyPrefix || model.RemoveExtraWhitespaces, model.RemoveExtraWhitespaces, data, canonical.ToString());
+            stripsDummyPrefix: model.AddDummyPrefix || model.RemoveExtraWhitespaces, model.RemoveExtraWhitespaces, data, canonical.ToString())
+        {
+            AddsDummyPrefix = model.AddDummyPrefix,
+        };
     }
 
     internal static byte[] ReadAll(string path)

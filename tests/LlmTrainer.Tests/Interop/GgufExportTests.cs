@@ -188,7 +188,7 @@ public sealed class GgufExportTests
     }
 
     /// <summary>Installs the npm package once into artifacts/node-gguf (scripts/setup.sh does the same); npm failing fails the test.</summary>
-    private static string NodeReader()
+    internal static string NodeReader()
     {
         var prefix = Path.GetFullPath(Path.Combine(InteropFixture.SourceDirectory, "..", "..", "..", "..", "artifacts", "node-gguf"));
         if (!File.Exists(Path.Combine(prefix, "node_modules", "@huggingface", "gguf", "package.json")))

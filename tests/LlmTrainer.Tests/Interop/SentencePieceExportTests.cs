@@ -49,6 +49,17 @@ public sealed class SentencePieceExportTests
             Assert.Equal([5, 5, 5, 5], types.Skip(model.VocabSize));
             Assert.Equal(1u, file.Metadata["tokenizer.ggml.bos_token_id"]);
             Assert.Equal(2u, file.Metadata["tokenizer.ggml.eos_token_id"]);
+            Assert.Equal(true, file.Metadata["tokenizer.ggml.add_space_prefix"]);
+
+            // The npm package @huggingface/gguf reads the same arrays.
+            var (code, output) = Llama2cExportTests.Run("node", [GgufExportTests.NodeReader(), path]);
+            Assert.True(code == 0, $"node could not parse the export ({code}): {output}");
+            using var doc = JsonDocument.Parse(output);
+            var metadata = doc.RootElement.GetProperty("metadata");
+            Assert.Equal("llama", metadata.GetProperty("tokenizer.ggml.model").GetString());
+            Assert.Equal(tokens, metadata.GetProperty("tokenizer.ggml.tokens").EnumerateArray().Select(t => t.GetString()!));
+            Assert.Equal(scores, metadata.GetProperty("tokenizer.ggml.scores").EnumerateArray().Select(t => t.GetSingle()));
+            Assert.Equal(types, metadata.GetProperty("tokenizer.ggml.token_type").EnumerateArray().Select(t => t.GetInt32()));
         }
         finally
         {

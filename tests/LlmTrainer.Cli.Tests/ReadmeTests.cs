@@ -84,6 +84,17 @@ public sealed partial class ReadmeTests
         Assert.NotNull(result.CommandResult.Parent); // a subcommand, not the bare root
     }
 
+    /// <summary>The tokenizer paragraph names every file a tokenizer directory may hold, and the sampling options it describes exist.</summary>
+    [Fact]
+    public void The_readme_names_every_tokenizer_format_and_the_no_bos_option()
+    {
+        foreach (var file in LlmTrainer.Tokenization.Tokenizer.DirectoryFileNames)
+            Assert.Contains($"`{file}`", Readme);
+        Assert.Contains(CommandLines(), c => c.StartsWith("llmtrain prepare", StringComparison.Ordinal) && c.Contains("--tokenizer tokenizer.model"));
+        Assert.Contains("--no-bos", Readme);
+        Assert.Empty(Program.BuildRoot().Parse(["sample", "--prompt", "x", "--no-bos"]).Errors);
+    }
+
     [Fact]
     public void The_defaults_a_config_file_starts_from_are_the_ones_the_readme_names()
     {

@@ -56,6 +56,20 @@ public sealed class SampleCommandTests(TrainedRunFixture fixture) : IClassFixtur
         Assert.Equal(Samples(stdout), Samples(again.Stdout));
     }
 
+    [Fact]
+    public void The_prompt_gets_the_document_start_token_unless_no_bos()
+    {
+        var args = new[] { "sample", "--checkpoint", Best, "--prompt", "Once upon", "--max-new-tokens", "2", "--temperature", "0", "--json", "--device", "cpu" };
+        var withBos = CliRunner.Run(args);
+        var noBos = CliRunner.Run([.. args, "--no-bos"]);
+        Assert.True(withBos.ExitCode == 0, withBos.Stderr);
+        Assert.True(noBos.ExitCode == 0, noBos.Stderr);
+        var tokenizer = LlmTrainer.Tokenization.Tokenizer.Load(Path.Combine(fixture.Run, "tokenizer.json"));
+        int promptTokens = tokenizer.Encode("Once upon").Length;
+        Assert.Equal(promptTokens + 1, JsonDocument.Parse(withBos.Stdout).RootElement.GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(promptTokens, JsonDocument.Parse(noBos.Stdout).RootElement.GetProperty("prompt_tokens").GetInt32());
+    }
+
     private static string Samples(string jsonLines) => string.Join("|", jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries)
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("samples").ToString()));
 

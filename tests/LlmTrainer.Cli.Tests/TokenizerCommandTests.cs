@@ -65,7 +65,7 @@ public sealed class TokenizerCommandTests(TrainedTokenizerFixture fixture) : ICl
         Assert.Contains("tokenizer: merges", fixture.TrainResult.Err);
         var t = Tokenizer.Load(fixture.TokenizerPath);
         Assert.Equal(400, t.VocabSize);
-        Assert.Equal(399, t.EndOfTextId);
+        Assert.Equal(399, t.BosId);
     }
 
     [Fact]

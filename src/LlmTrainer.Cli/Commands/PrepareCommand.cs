@@ -14,8 +14,8 @@ internal static class PrepareCommand
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
-        var output = new Option<string>("--out") { Description = "Directory to create (shards, meta.json, tokenizer.json)", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Use this tokenizer (tokenizer.json, tiktoken file, GPT-2 files)" };
+        var output = new Option<string>("--out") { Description = "Directory to create (shards, meta.json, the tokenizer)", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Use this tokenizer: tokenizer.json (byte-level or Llama-style), SentencePiece tokenizer.model, llama2.c tokenizer.bin, tiktoken file, GPT-2 files" };
         var vocabSize = new Option<int?>("--vocab-size") { Description = "Train a tokenizer of this size on the input first (e.g. 4096)" };
         var textField = new Option<string?>("--text-field") { Description = "JSON field holding the text (default: story for JSON arrays, text for JSON Lines)" };
         var format = new Option<string>("--format") { Description = "Input format: auto, txt, json or jsonl", DefaultValueFactory = _ => "auto" };

@@ -50,12 +50,16 @@ internal static class SampleCommand
             Description = @"End a sample where this string appears (repeatable; not printed); \n, \t, \r and \\ stand for newline, tab, return and backslash",
         };
         var device = new Option<string>("--device") { Description = "auto (CUDA when present), cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var noBos = new Option<bool>("--no-bos")
+        {
+            Description = "Encode the prompt alone, without the document-start token (<|endoftext|>, or <s> for SentencePiece) that training documents begin with",
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per prompt (prompt, samples, tokens, tokens_per_sec) instead of streaming text" };
 
         var command = new Command("sample", "Generate text from a trained model")
         {
             checkpoint, prompt, promptFile, maxNewTokens, temperature, topK, topP, repetitionPenalty, beams, lengthPenalty, numSamples, seed,
-            stop, device, json,
+            stop, noBos, device, json,
         };
         command.SetAction(parse =>
         {
@@ -71,6 +75,7 @@ internal static class SampleCommand
                 NumSamples = parse.GetValue(numSamples),
                 Seed = parse.GetValue(seed),
                 Stop = (parse.GetValue(stop) ?? []).Select(Unescape).ToArray(),
+                PrependBos = !parse.GetValue(noBos),
             };
             options.Validate(FlagName);
             if (options.Beams > 1 && parse.GetResult(temperature) is { Implicit: false })

@@ -26,7 +26,7 @@ internal static class TokenizerCommand
 
     private static Option<string> TokenizerOption() => new("--tokenizer")
     {
-        Description = "tokenizer.json, a tiktoken rank file, or a directory with tokenizer.json or encoder.json + vocab.bpe",
+        Description = "tokenizer.json (byte-level or Llama-style), SentencePiece tokenizer.model, llama2.c tokenizer.bin, a tiktoken rank file, or a directory with one of them or encoder.json + vocab.bpe",
         Required = true,
     };
 
@@ -52,7 +52,7 @@ internal static class TokenizerCommand
             var files = ExpandInputs(parse.GetValue(input)!);
             var options = new TokenizerTrainOptions(Patterns.FromName(parse.GetValue(pattern)!), parse.GetValue(special), parse.GetValue(minFrequency));
             var clock = Stopwatch.StartNew();
-            Tokenizer tokenizer;
+            ByteLevelBpeTokenizer tokenizer;
             using (var progress = ConsoleProgress.Create(parse.InvocationConfiguration.Error))
                 tokenizer = Tokenizer.Train(ReadDocuments(files), parse.GetValue(vocabSize), options, progress);
             var path = parse.GetValue(output)!;

@@ -123,7 +123,7 @@ internal static class TrainCommand
                     run = created;
                     runLock = RunLock.Acquire(created.Path);
                     File.WriteAllText(created.ConfigPath, ConfigJson.Render(resolved));
-                    File.Copy(data.TokenizerPath, created.TokenizerPath, overwrite: true);
+                    File.Copy(data.TokenizerPath, created.TokenizerPathFor(data.Tokenizer), overwrite: true);
                     return created.Path;
                 });
                 run ??= RunDirectory.OfMaster(path);

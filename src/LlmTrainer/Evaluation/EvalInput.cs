@@ -83,7 +83,7 @@ public sealed class EvalInput : IDisposable
             var context = new ReadContext(ReadOptions.Default, NullProgress.Instance) { File = path };
             foreach (var document in TextDocumentParser.Parse(stream, context))
             {
-                tokens.Add(tokenizer.EndOfTextId);
+                tokens.Add(tokenizer.BosId);
                 tokenizer.Encode(document.Text.AsSpan(), tokens);
                 if (maxTokens is long max && tokens.Count > max)
                     break;

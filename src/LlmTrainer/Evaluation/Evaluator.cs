@@ -111,7 +111,8 @@ public static class Evaluator
                             x[i * length + j] = tokens[j];
                             y[i * length + j] = tokens[j + 1];
                         }
-                        text.Write(tokenizer.DecodeBytes(tokens[1..]));
+                        // The predicted tokens continue tokens[0] (SentencePiece keeps their leading space unless tokens[0] starts a document).
+                        text.Write(tokenizer.DecodeBytes(tokens[1..], previous: tokens[0]));
                     }
                     var decoded = text.ToArray();
                     bytes += decoded.Length;

@@ -23,6 +23,7 @@ public sealed class GgufWriter
     public void Add(string key, bool value) => metadata.Add((key, GgufValueType.Bool, value));
     public void Add(string key, IReadOnlyList<string> values) => metadata.Add((key, GgufValueType.Array, values));
     public void Add(string key, IReadOnlyList<int> values) => metadata.Add((key, GgufValueType.Array, values));
+    public void Add(string key, IReadOnlyList<float> values) => metadata.Add((key, GgufValueType.Array, values));
 
     /// <summary>A tensor of PyTorch shape <paramref name="shape"/> (outermost first); <paramref name="data"/> gives its bytes when it is written.</summary>
     public void AddTensor(string name, GgmlType type, long[] shape, Func<byte[]> data) => tensors.Add((name, type, shape, data));
@@ -56,6 +57,11 @@ public sealed class GgufWriter
                     w.Write((uint)GgufValueType.Int32);
                     w.Write((ulong)ints.Count);
                     foreach (var i in ints) w.Write(i);
+                    break;
+                case IReadOnlyList<float> floats:
+                    w.Write((uint)GgufValueType.Float32);
+                    w.Write((ulong)floats.Count);
+                    foreach (var f in floats) w.Write(f);
                     break;
                 default: throw new InvalidOperationException($"GGUF value of {value.GetType()} for '{key}'");
             }

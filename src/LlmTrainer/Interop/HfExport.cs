@@ -9,7 +9,8 @@ namespace LlmTrainer.Interop;
 /// <summary>
 /// Writes a Hugging Face model directory: config.json, the weights as model.safetensors (or, above the shard size,
 /// model-0000i-of-0000n.safetensors with model.safetensors.index.json, as transformers' save_pretrained does),
-/// tokenizer.json, tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
+/// the tokenizer (tokenizer.json, or a SentencePiece run's tokenizer.model, also made from a llama2.c tokenizer.bin),
+/// tokenizer_config.json and generation_config.json. Our parameter names and rotary layout are
 /// Hugging Face's own, so the tensors are copied as they are (converted to the chosen dtype).
 /// </summary>
 public static class HfExport
@@ -26,8 +27,9 @@ public static class HfExport
     {
         var c = source.Config;
         var tokenizer = source.Tokenizer;
-        int eot = tokenizer.EndOfTextId;
-        WriteJson(Path.Combine(directory, HfConfigJson.FileName), w => HfConfigJson.Write(w, c, eot, eot, dtype, source.RouterAuxLossCoef));
+        Check(tokenizer);
+        int bos = tokenizer.BosId, eos = tokenizer.EosId;
+        WriteJson(Path.Combine(directory, HfConfigJson.FileName), w => HfConfigJson.Write(w, c, bos, eos, dtype, source.RouterAuxLossCoef));
 
         var scalar = dtype.ToScalarType();
         var safetensorsDtype = dtype switch
@@ -87,27 +89,71 @@ public static class HfExport
             });
         }
 
-        tokenizer.Save(Path.Combine(directory, "tokenizer.json"));
-        string eotText = Tokenizer.EndOfText;
-        WriteJson(Path.Combine(directory, "tokenizer_config.json"), w =>
+        WriteTokenizer(tokenizer, directory);
+        WriteJson(Path.Combine(directory, "tokenizer_config.json"), w => WriteTokenizerConfig(w, tokenizer, c.BlockSize));
+        WriteJson(Path.Combine(directory, "generation_config.json"), w =>
         {
             w.WriteStartObject();
+            w.WriteNumber("bos_token_id", bos);
+            w.WriteNumber("eos_token_id", eos);
+            w.WriteNumber("max_length", c.BlockSize);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// Refuses, before anything is written, a tokenizer Hugging Face cannot be given: a llama2.c tokenizer.bin (which
+    /// transformers does not read) whose pieces do not make a tokenizer.model.
+    /// </summary>
+    public static void Check(Tokenizer tokenizer)
+    {
+        if (tokenizer is SentencePieceTokenizer { Kind: TokenizerKind.Llama2c } bin)
+            SentencePieceModelFile.Pieces(bin);
+    }
+
+    /// <summary>
+    /// Writes the tokenizer in a format transformers reads: its own file (tokenizer.json, tokenizer.model), or for
+    /// llama2.c's tokenizer.bin the tokenizer.model it is made from (<see cref="SentencePieceModelFile"/>).
+    /// </summary>
+    private static void WriteTokenizer(Tokenizer tokenizer, string directory)
+    {
+        if (tokenizer is SentencePieceTokenizer { Kind: TokenizerKind.Llama2c } bin)
+            SentencePieceModelFile.Write(Path.Combine(directory, SentencePieceModelFile.FileName), bin);
+        else
+            tokenizer.Save(Path.Combine(directory, tokenizer.FileName));
+    }
+
+    /// <summary>
+    /// tokenizer_config.json: a byte-level BPE as PreTrainedTokenizerFast with &lt;|endoftext|&gt; for bos, eos and unk; a
+    /// SentencePiece tokenizer as LlamaTokenizer (a tokenizer.model, sentencepiece's own encoding: legacy) or
+    /// LlamaTokenizerFast (tokenizer.json) that puts &lt;s&gt; before a text and nothing after it, as our training data has.
+    /// </summary>
+    private static void WriteTokenizerConfig(Utf8JsonWriter w, Tokenizer tokenizer, int blockSize)
+    {
+        w.WriteStartObject();
+        if (tokenizer is SentencePieceTokenizer sp)
+        {
+            bool model = sp.Kind != TokenizerKind.SentencePieceJson;
+            w.WriteString("tokenizer_class", model ? "LlamaTokenizer" : "LlamaTokenizerFast");
+            w.WriteString("bos_token", SentencePieceVocab.ModelPiece(sp, sp.BosId));
+            w.WriteString("eos_token", SentencePieceVocab.ModelPiece(sp, sp.EosId));
+            w.WriteString("unk_token", SentencePieceVocab.ModelPiece(sp, SentencePieceVocab.UnknownId(sp)));
+            w.WriteBoolean("add_bos_token", true);
+            w.WriteBoolean("add_eos_token", false);
+            if (model)
+                w.WriteBoolean("legacy", true);
+        }
+        else
+        {
+            string eotText = Tokenizer.EndOfText;
             w.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
             w.WriteString("bos_token", eotText);
             w.WriteString("eos_token", eotText);
             w.WriteString("unk_token", eotText);
-            w.WriteNumber("model_max_length", c.BlockSize);
-            w.WriteBoolean("clean_up_tokenization_spaces", false);
-            w.WriteEndObject();
-        });
-        WriteJson(Path.Combine(directory, "generation_config.json"), w =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber("bos_token_id", eot);
-            w.WriteNumber("eos_token_id", eot);
-            w.WriteNumber("max_length", c.BlockSize);
-            w.WriteEndObject();
-        });
+        }
+        w.WriteNumber("model_max_length", blockSize);
+        w.WriteBoolean("clean_up_tokenization_spaces", false);
+        w.WriteEndObject();
     }
 
     private static void WriteJson(string path, Action<Utf8JsonWriter> write)

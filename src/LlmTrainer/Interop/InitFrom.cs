@@ -127,6 +127,6 @@ public static class InitFrom
 
     private static string TokenizerFile(TrainedModel source) =>
         source.Run is { } run ? run.TokenizerPath
-        : source.ImportedFormat == "Hugging Face" ? Path.Combine(source.CheckpointPath, "tokenizer.json")
+        : source.ImportedFormat == "Hugging Face" ? Tokenizer.DirectoryFileNames.Select(n => Path.Combine(source.CheckpointPath, n)).FirstOrDefault(File.Exists) ?? source.CheckpointPath
         : Path.GetDirectoryName(source.CheckpointPath)!;
 }

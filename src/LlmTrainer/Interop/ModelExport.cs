@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using LlmTrainer.Checkpoints;
 using LlmTrainer.Progress;
+using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Interop;
 
@@ -24,7 +25,8 @@ public static class ModelExport
         if (format == ExportFormat.Llama2c && dtype != WeightDtype.F32)
             throw new LlmTrainerException($"llama2.c's run.c reads float32 weights only; drop --dtype {dtype.ToString().ToLowerInvariant()} (or use --dtype f32) for --format llama2c.");
         if (format == ExportFormat.Llama2c) Llama2cExport.Check(source);
-        if (format == ExportFormat.Gguf) GgufExport.PreTokenizerName(source.Tokenizer);
+        if (format == ExportFormat.Gguf) GgufExport.Check(source.Tokenizer);
+        if (format == ExportFormat.Hf) HfExport.Check(source.Tokenizer);
 
         var clock = Stopwatch.StartNew();
         output = Path.GetFullPath(output);
@@ -58,20 +60,24 @@ public static class ModelExport
             }
             case ExportFormat.Llama2c:
             {
-                var tokenizerBin = Path.Combine(parent, Llama2cTokenizerBin.FileName);
-                var tokenizerJson = Path.Combine(parent, "tokenizer.json");
-                if (Path.GetFileName(output) is Llama2cTokenizerBin.FileName or "tokenizer.json")
-                    throw new LlmTrainerException($"--out '{output}' is the name of the tokenizer file written beside the model; name the model file e.g. model.bin.");
-                files = [output, tokenizerBin, tokenizerJson];
-                Refuse(files);
                 var swap = TokenIdSwap.ForRunC(source.Tokenizer);
-                var tokenizer = swap is null ? source.Tokenizer : swap.Apply(source.Tokenizer);
+                var tokenizer = swap is not null && source.Tokenizer is ByteLevelBpeTokenizer bpe ? swap.Apply(bpe) : source.Tokenizer;
+                if (tokenizer is SentencePieceTokenizer sp) SentencePieceVocab.Exportable(sp, "llama2c");
+                // Beside run.c's tokenizer.bin, the tokenizer in its own format (llmtrain and Hugging Face read it exactly).
+                string[] names = tokenizer.FileName == Llama2cTokenizerBin.FileName ? [Llama2cTokenizerBin.FileName] : [Llama2cTokenizerBin.FileName, tokenizer.FileName];
+                if (names.Contains(Path.GetFileName(output)))
+                    throw new LlmTrainerException($"--out '{output}' is the name of a tokenizer file written beside the model; name the model file e.g. model.bin.");
+                files = [output, .. names.Select(n => Path.Combine(parent, n))];
+                Refuse(files);
                 WriteAll(files, suffix, temps =>
                 {
                     Llama2cExport.Write(source, temps[0], progress);
                     Llama2cTokenizerBin.Write(temps[1], tokenizer, source.Config.VocabSize);
-                    tokenizer.Save(temps[2]);
-                    FileSync.File(temps[2]);
+                    if (temps.Length > 2)
+                    {
+                        tokenizer.Save(temps[2]);
+                        FileSync.File(temps[2]);
+                    }
                 });
                 break;
             }

@@ -18,11 +18,17 @@ public sealed class TokenIdSwap
     public int B { get; }
 
     /// <summary>
-    /// The swap of id 1 with the end-of-text id; null when end-of-text already is 1, or when id 1 is a special token
-    /// already (a SentencePiece vocabulary's <c>&lt;s&gt;</c>, as run.c expects it).
+    /// The swap of id 1 with the end-of-text id of a byte-level BPE tokenizer; null when end-of-text already is 1, or when
+    /// id 1 is a special token already. A SentencePiece tokenizer needs none when its <c>&lt;s&gt;</c> is id 1, as run.c
+    /// expects; with <c>&lt;s&gt;</c> elsewhere it cannot be exported for run.c.
     /// </summary>
-    public static TokenIdSwap? ForRunC(Tokenizer tokenizer) =>
-        tokenizer.EndOfTextId == 1 || (tokenizer.VocabSize > 1 && tokenizer.IsSpecial(1)) ? null : new TokenIdSwap(1, tokenizer.EndOfTextId);
+    public static TokenIdSwap? ForRunC(Tokenizer tokenizer) => tokenizer switch
+    {
+        ByteLevelBpeTokenizer bpe => bpe.EndOfTextId == 1 || (bpe.VocabSize > 1 && bpe.IsSpecial(1)) ? null : new TokenIdSwap(1, bpe.EndOfTextId),
+        _ when tokenizer.BosId == 1 => null,
+        _ => throw new LlmTrainerException(
+            $"llama2.c's run.c starts every text with id 1, and this run's {SentencePieceVocab.Describe(tokenizer)} has <s> at id {tokenizer.BosId}; export it with --format hf or --format gguf."),
+    };
 
     public int Map(int id) => id == A ? B : id == B ? A : id;
 
@@ -35,7 +41,7 @@ public sealed class TokenIdSwap
     }
 
     /// <summary>The same tokenizer with the two ids exchanged: it encodes and decodes the same text to the swapped ids.</summary>
-    public Tokenizer Apply(Tokenizer tokenizer)
+    public ByteLevelBpeTokenizer Apply(ByteLevelBpeTokenizer tokenizer)
     {
         int size = tokenizer.VocabSize;
         var tokens = new byte[]?[size];
@@ -55,6 +61,6 @@ public sealed class TokenIdSwap
                 throw new LlmTrainerException("this tokenizer leaves unused ids inside its vocabulary; it cannot be renumbered for llama2.c.");
         }
         var merges = tokenizer.Merges.Select(m => new Merge(Map(m.Left), Map(m.Right), Map(m.Result))).ToList();
-        return new Tokenizer(tokens, merges, tokenizer.Priorities, specials, tokenizer.Pattern, tokenizer.IgnoreMerges, "llama2.c export");
+        return new ByteLevelBpeTokenizer(tokens, merges, tokenizer.Priorities, specials, tokenizer.Pattern, tokenizer.IgnoreMerges, "llama2.c export");
     }
 }

@@ -40,6 +40,12 @@ public sealed record SamplingOptions
     /// <summary>Seed of the sampling generator: the same seed gives the same output. Null = a random seed (reported in the result).</summary>
     public long? Seed { get; init; }
 
+    /// <summary>
+    /// Whether a prompt starts with the tokenizer's document-start token (<c>&lt;|endoftext|&gt;</c>, or <c>&lt;s&gt;</c> for
+    /// SentencePiece), as every training document does; false encodes the prompt alone. An empty prompt is always that token.
+    /// </summary>
+    public bool PrependBos { get; init; } = true;
+
     /// <summary>A sample ends where one of these strings first appears; the string itself is not part of the output.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 

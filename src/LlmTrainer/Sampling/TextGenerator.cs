@@ -9,7 +9,8 @@ namespace LlmTrainer.Sampling;
 
 /// <summary>
 /// Continues prompts: prefills the prompt, then decodes token by token (the model keeps its KV cache between steps),
-/// the samples of a prompt as one batch (at most <see cref="MaxBatchRows"/> rows at a time). A sample ends at the end-of-text token, a stop string or max_new_tokens.
+/// the samples of a prompt as one batch (at most <see cref="MaxBatchRows"/> rows at a time). A sample ends at the end-of-text
+/// token (<see cref="Tokenizer.EndsText"/>: end-of-sequence or document-start), a stop string or max_new_tokens.
 /// Text is streamed as it is generated, whole characters only (<see cref="StreamingDecoder"/>). Every step runs in
 /// its own dispose scope under inference mode. Sampling draws from a generator seeded with the options' seed, on the
 /// CPU, so the same seed gives the same text on any device. One generation at a time per instance.
@@ -34,7 +35,9 @@ public sealed class TextGenerator
     }
 
     /// <summary>
-    /// Continues <paramref name="prompt"/> (an empty prompt starts from the end-of-text token, i.e. a new document).
+    /// Continues <paramref name="prompt"/>. The tokenizer's document-start token (<see cref="Tokenizer.BosId"/>) comes
+    /// first, as it does in every training document, unless <see cref="SamplingOptions.PrependBos"/> is off; an empty
+    /// prompt is that token alone, i.e. a new document.
     /// A prompt longer than the context loses its beginning: the result says so and a warning is reported.
     /// <paramref name="onText"/> receives (sample index, text) as text becomes final: while sampling, piece by piece;
     /// in beam search, each hypothesis' whole text when the search ends.
@@ -43,7 +46,8 @@ public sealed class TextGenerator
     {
         ArgumentNullException.ThrowIfNull(prompt);
         options.Validate();
-        var ids = prompt.Length == 0 ? [tokenizer.EndOfTextId] : tokenizer.Encode(prompt);
+        bool bos = prompt.Length == 0 || options.PrependBos;
+        int[] ids = bos ? [tokenizer.BosId, .. tokenizer.Encode(prompt)] : tokenizer.Encode(prompt);
         bool truncated = ids.Length > model.ContextLength;
         if (truncated)
         {
@@ -59,7 +63,7 @@ public sealed class TextGenerator
         {
             var (samples, generated) = options.Beams > 1
                 ? Beams(ids, options, onText, cancellation)
-                : Sample(ids, prompt.Length == 0, options, seed, onText, cancellation);
+                : Sample(ids, bos && !truncated, options, seed, onText, cancellation);
             return new GenerationResult(prompt, ids.Length, truncated, samples, generated, clock.Elapsed, seed, model.WindowSlides);
         }
         finally
@@ -74,7 +78,7 @@ public sealed class TextGenerator
     /// </summary>
     public const int MaxBatchRows = 64;
 
-    private (IReadOnlyList<GeneratedSample>, int) Sample(int[] prompt, bool promptIsStart, SamplingOptions options, long seed,
+    private (IReadOnlyList<GeneratedSample>, int) Sample(int[] prompt, bool startsWithBos, SamplingOptions options, long seed,
                                                         Action<int, string>? onText, CancellationToken cancellation)
     {
         using var generator = new Generator(seed);
@@ -89,7 +93,7 @@ public sealed class TextGenerator
             }
             int rows = Math.Min(MaxBatchRows, options.NumSamples - first);
             int offset = first;
-            var (batch, tokens) = SampleBatch(prompt, promptIsStart, options, rows, generator,
+            var (batch, tokens) = SampleBatch(prompt, startsWithBos, options, rows, generator,
                 onText is null ? null : (row, text) => onText(offset + row, text), cancellation);
             samples.AddRange(batch);
             generated += tokens;
@@ -97,11 +101,11 @@ public sealed class TextGenerator
         return (samples, generated);
     }
 
-    private (IReadOnlyList<GeneratedSample>, int) SampleBatch(int[] prompt, bool promptIsStart, SamplingOptions options, int rows,
+    private (IReadOnlyList<GeneratedSample>, int) SampleBatch(int[] prompt, bool startsWithBos, SamplingOptions options, int rows,
                                                              Generator generator, Action<int, string>? onText, CancellationToken cancellation)
     {
         int vocab = Math.Min(tokenizer.VocabSize, model.VocabSize);
-        var decoders = Enumerable.Range(0, rows).Select(_ => tokenizer.CreateStreamingDecoder()).ToArray();
+        var decoders = Enumerable.Range(0, rows).Select(_ => tokenizer.CreateStreamingDecoder(previous: prompt[^1])).ToArray();
         var filters = Enumerable.Range(0, rows).Select(_ => new StopStringFilter(options.Stop)).ToArray();
         var texts = Enumerable.Range(0, rows).Select(_ => new StringBuilder()).ToArray();
         var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
@@ -131,8 +135,8 @@ public sealed class TextGenerator
                 logits = model.Start(prompt, rows).DetachFromDisposeScope();
                 if (options.RepetitionPenalty != 1)
                 {
-                    // The end-of-text token that starts an empty prompt is not a repetition to avoid.
-                    var prior = promptIsStart ? [] : prompt;
+                    // The document-start token before the prompt is not a repetition to avoid.
+                    var prior = startsWithBos ? prompt[1..] : prompt;
                     seen = LogitsProcessors.SeenMask(rows, vocab, prior, logits.device).DetachFromDisposeScope();
                 }
             }
@@ -152,7 +156,7 @@ public sealed class TextGenerator
                     if (reasons[r] is not null) continue;
                     int token = (int)next[r];
                     generated++;
-                    if (token == tokenizer.EndOfTextId)
+                    if (tokenizer.EndsText(token))
                     {
                         End(r, StopReason.EndOfText);
                         continue;
@@ -194,17 +198,19 @@ public sealed class TextGenerator
 
     private (IReadOnlyList<GeneratedSample>, int) Beams(int[] prompt, SamplingOptions options, Action<int, string>? onText, CancellationToken cancellation)
     {
-        var hypotheses = BeamSearch.Run(model, prompt, options, tokenizer.EndOfTextId,
-                                        options.Stop.Count == 0 ? null : seq => FirstStop(tokenizer.Decode(seq.ToArray()), options.Stop) >= 0,
+        // A document-start token ends a hypothesis too: it begins the next document.
+        var hypotheses = BeamSearch.Run(model, prompt, options, tokenizer.EosId,
+                                        seq => tokenizer.EndsText(seq[^1])
+                                               || (options.Stop.Count > 0 && FirstStop(tokenizer.Decode(seq.ToArray(), prompt[^1]), options.Stop) >= 0),
                                         tokenizer.VocabSize, cancellation);
         var samples = new List<GeneratedSample>(hypotheses.Count);
         int generated = 0;
         foreach (var h in hypotheses)
         {
             generated += h.Tokens.Count;
-            bool eot = h.Finished && h.Tokens.Count > 0 && h.Tokens[^1] == tokenizer.EndOfTextId;
+            bool eot = h.Finished && h.Tokens.Count > 0 && tokenizer.EndsText(h.Tokens[^1]);
             var kept = eot ? h.Tokens.Take(h.Tokens.Count - 1).ToList() : h.Tokens.ToList();
-            var text = tokenizer.Decode(kept.ToArray());
+            var text = tokenizer.Decode(kept.ToArray(), prompt[^1]);
             int stop = FirstStop(text, options.Stop);
             var reason = eot ? StopReason.EndOfText
                 : stop >= 0 ? StopReason.StopString

@@ -11,13 +11,18 @@ namespace LlmTrainer.Tokenization;
 /// re-queued with their current count when popped.
 /// </summary>
 /// <remarks>
-/// Deterministic: ties on count go to the pair whose left token's bytes sort first, then the right's.
+/// Deterministic: ties on count go to the lexicographically greater pair of byte strings, comparing the left tokens'
+/// bytes first, then the right tokens' (so a trained vocabulary does not depend on the order the corpus was read in;
+/// Hugging Face's trainer instead prefers the smaller pair of token ids).
 /// A merge whose bytes already form a token (two different pairs can spell the same bytes) reuses that
 /// token's id, so every id has distinct bytes.
 /// </remarks>
 internal static class BpeTrainer
 {
     private const int ReportEveryMerges = 64;
+
+    /// <summary>Changes whenever the same counts would train a different vocabulary (2: ties go to the greater pair), so cached data made by an older trainer is not reused.</summary>
+    internal const int Version = 2;
 
     public static List<string> SpecialTokenList(TokenizerTrainOptions options)
     {
@@ -33,7 +38,7 @@ internal static class BpeTrainer
         return list;
     }
 
-    public static Tokenizer Train(IReadOnlyDictionary<string, long> preTokenCounts, int vocabSize, TokenizerTrainOptions options, IProgressReporter progress)
+    public static ByteLevelBpeTokenizer Train(IReadOnlyDictionary<string, long> preTokenCounts, int vocabSize, TokenizerTrainOptions options, IProgressReporter progress)
     {
         var specials = SpecialTokenList(options);
         int targetTokens = vocabSize - specials.Count;
@@ -49,7 +54,7 @@ internal static class BpeTrainer
         for (int b = 0; b < 256; b++)
         {
             tokens.Add([(byte)b]);
-            tokenIds[Tokenizer.Latin1([(byte)b])] = b;
+            tokenIds[ByteLevelBpeTokenizer.Latin1([(byte)b])] = b;
         }
 
         var words = BuildWords(preTokenCounts, out var counts);
@@ -63,7 +68,7 @@ internal static class BpeTrainer
             if (count < options.MinFrequency)
                 break;
             byte[] joined = [.. tokens[left], .. tokens[right]];
-            string key = Tokenizer.Latin1(joined);
+            string key = ByteLevelBpeTokenizer.Latin1(joined);
             if (!tokenIds.TryGetValue(key, out int result))
             {
                 result = tokens.Count;
@@ -82,7 +87,7 @@ internal static class BpeTrainer
         var specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var s in specials)
             specialIds[s] = tokens.Count + specialIds.Count;
-        return new Tokenizer([.. tokens], merges, null, specialIds, options.Pattern, ignoreMerges: false, "trained tokenizer");
+        return new ByteLevelBpeTokenizer([.. tokens], merges, null, specialIds, options.Pattern, ignoreMerges: false, "trained tokenizer");
     }
 
     private static int[][] BuildWords(IReadOnlyDictionary<string, long> preTokenCounts, out long[] counts)
@@ -222,7 +227,7 @@ internal static class BpeTrainer
         }
     }
 
-    /// <summary>Heap order: higher count first, then the left token's bytes, then the right's.</summary>
+    /// <summary>Heap order: higher count first, then the greater left token's bytes, then the greater right token's.</summary>
     private sealed class PairOrder(List<byte[]> tokens) : IComparer<(long Count, long Pair)>
     {
         public int Compare((long Count, long Pair) x, (long Count, long Pair) y)
@@ -231,8 +236,8 @@ internal static class BpeTrainer
                 return y.Count.CompareTo(x.Count);
             if (x.Pair == y.Pair)
                 return 0;
-            int c = tokens[(int)(x.Pair >> 32)].AsSpan().SequenceCompareTo(tokens[(int)(y.Pair >> 32)]);
-            return c != 0 ? c : tokens[(int)(uint)x.Pair].AsSpan().SequenceCompareTo(tokens[(int)(uint)y.Pair]);
+            int c = tokens[(int)(y.Pair >> 32)].AsSpan().SequenceCompareTo(tokens[(int)(x.Pair >> 32)]);
+            return c != 0 ? c : tokens[(int)(uint)y.Pair].AsSpan().SequenceCompareTo(tokens[(int)(uint)x.Pair]);
         }
     }
 }

@@ -8,7 +8,7 @@ namespace LlmTrainer.Tokenization;
 /// </summary>
 internal static class Gpt2Files
 {
-    public static Tokenizer Load(string encoderJsonPath, string vocabBpePath)
+    public static ByteLevelBpeTokenizer Load(string encoderJsonPath, string vocabBpePath)
     {
         string where = $"GPT-2 encoder file '{encoderJsonPath}'";
         using var doc = TokenizerFiles.ParseJson(encoderJsonPath);
@@ -23,7 +23,7 @@ internal static class Gpt2Files
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw new LlmTrainerException($"{where}: entry '{entry.Name}' has no valid id");
             // An id far beyond the entries is corrupt, and must not size the token table.
-            if (id >= entries + Tokenizer.MaxIdGap)
+            if (id >= entries + ByteLevelBpeTokenizer.MaxIdGap)
                 throw new LlmTrainerException($"{where}: entry '{entry.Name}' has id {id}, far beyond the {entries} entries of the file");
             byText[entry.Name] = id;
             // <|endoftext|>, and any entry that is not a ByteLevel string, cannot be a BPE token: it is special.
@@ -51,6 +51,6 @@ internal static class Gpt2Files
                 throw new LlmTrainerException($"{bpeWhere}, line {lineNumber}: expected two tokens separated by one space");
             merges.Add(TokenizerJson.ResolveMerge(byText, parts[0], parts[1], $"{bpeWhere}, line {lineNumber}"));
         }
-        return new Tokenizer([.. tokens], merges, null, specials, Patterns.Gpt2, ignoreMerges: false, where);
+        return new ByteLevelBpeTokenizer([.. tokens], merges, null, specials, Patterns.Gpt2, ignoreMerges: false, where);
     }
 }

@@ -4,7 +4,7 @@ namespace LlmTrainer.Tokenization;
 /// tiktoken's rank files: one <c>base64(token bytes) rank</c> per line, the rank being both the id and the
 /// merge priority. There is no merge list, so one is derived: every way of splitting a token into two
 /// tokens is a merge with the token's rank as priority. With whole-piece lookup first
-/// (<see cref="Tokenizer.IgnoreMerges"/>) this reproduces tiktoken's encoding exactly.
+/// (<see cref="ByteLevelBpeTokenizer.IgnoreMerges"/>) this reproduces tiktoken's encoding exactly.
 /// </summary>
 internal static class TiktokenFile
 {
@@ -18,7 +18,7 @@ internal static class TiktokenFile
         ["<|endofprompt|>"] = 100276,
     };
 
-    public static Tokenizer Load(string path, string pattern, IReadOnlyDictionary<string, int>? specialTokens)
+    public static ByteLevelBpeTokenizer Load(string path, string pattern, IReadOnlyDictionary<string, int>? specialTokens)
     {
         string where = $"tiktoken rank file '{path}'";
         var tokens = new List<byte[]?>();
@@ -45,14 +45,14 @@ internal static class TiktokenFile
             if (bytes.Length == 0)
                 throw new LlmTrainerException($"{where}, line {lineNumber}: the token is empty");
             // Ranks are dense and in order: one far beyond the lines read is corrupt, and must not size the token table.
-            if (rank >= lineNumber + Tokenizer.MaxIdGap)
+            if (rank >= lineNumber + ByteLevelBpeTokenizer.MaxIdGap)
                 throw new LlmTrainerException($"{where}, line {lineNumber}: rank {rank} is far beyond the {lineNumber} lines of the file");
             while (tokens.Count <= rank)
                 tokens.Add(null);
             if (tokens[rank] is not null)
                 throw new LlmTrainerException($"{where}, line {lineNumber}: rank {rank} appears twice");
             tokens[rank] = bytes;
-            if (!byBytes.TryAdd(Tokenizer.Latin1(bytes), rank))
+            if (!byBytes.TryAdd(ByteLevelBpeTokenizer.Latin1(bytes), rank))
                 throw new LlmTrainerException($"{where}, line {lineNumber}: the same token bytes appear twice");
         }
         if (tokens.Count == 0)
@@ -65,7 +65,7 @@ internal static class TiktokenFile
             var bytes = tokens[rank];
             if (bytes is null || bytes.Length < 2)
                 continue;
-            string text = Tokenizer.Latin1(bytes);
+            string text = ByteLevelBpeTokenizer.Latin1(bytes);
             for (int cut = 1; cut < text.Length; cut++)
             {
                 if (byBytes.TryGetValue(text[..cut], out int left) && byBytes.TryGetValue(text[cut..], out int right))
@@ -76,6 +76,6 @@ internal static class TiktokenFile
             }
         }
         var specials = specialTokens ?? new Dictionary<string, int> { [Tokenizer.EndOfText] = tokens.Count };
-        return new Tokenizer([.. tokens], merges, priorities, specials, pattern, ignoreMerges: true, where);
+        return new ByteLevelBpeTokenizer([.. tokens], merges, priorities, specials, pattern, ignoreMerges: true, where);
     }
 }

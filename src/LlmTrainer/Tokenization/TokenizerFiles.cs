@@ -6,21 +6,39 @@ namespace LlmTrainer.Tokenization;
 /// <summary>Finding and reading tokenizer files, with errors that name the file.</summary>
 internal static class TokenizerFiles
 {
+    /// <summary>The files a directory may hold, in the order they are preferred.</summary>
+    public static readonly string[] DirectoryFiles = ["tokenizer.json", "tokenizer.model", "tokenizer.bin"];
+
     public static Tokenizer Load(string path)
     {
         if (Directory.Exists(path))
         {
-            var json = Path.Combine(path, "tokenizer.json");
-            if (File.Exists(json))
-                return TokenizerJson.Load(json);
+            foreach (var name in DirectoryFiles)
+            {
+                var file = Path.Combine(path, name);
+                if (File.Exists(file))
+                    return Load(file);
+            }
             var encoder = Path.Combine(path, "encoder.json");
             var bpe = Path.Combine(path, "vocab.bpe");
             if (File.Exists(encoder) && File.Exists(bpe))
                 return Gpt2Files.Load(encoder, bpe);
-            throw new LlmTrainerException($"tokenizer directory '{path}' holds neither tokenizer.json nor encoder.json + vocab.bpe");
+            throw new LlmTrainerException($"tokenizer directory '{path}' holds none of tokenizer.json, tokenizer.model, tokenizer.bin, encoder.json + vocab.bpe");
         }
         if (!File.Exists(path))
             throw new LlmTrainerException($"tokenizer file '{path}' does not exist");
+
+        Span<byte> head = stackalloc byte[256];
+        int headLength;
+        using (var stream = File.OpenRead(path))
+            headLength = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        head = head[..headLength];
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        // A SentencePiece ModelProto starts with its first piece (field 1, length-delimited: 0x0A) and holds binary bytes.
+        if (extension == ".model" || (head.Length > 0 && head[0] == 0x0A && head.IndexOfAnyInRange((byte)0, (byte)8) >= 0))
+            return SentencePieceTokenizer.LoadModel(path);
+        if (extension == ".bin" || Llama2cFile.Looks(head))
+            return Llama2cFile.Load(path);
 
         if (FirstNonSpace(path) == '{')
         {
@@ -31,7 +49,10 @@ internal static class TokenizerFiles
                     throw new LlmTrainerException($"GPT-2 encoder file '{path}' needs vocab.bpe beside it");
                 return Gpt2Files.Load(path, bpe);
             }
-            return TokenizerJson.Load(path);
+            bool sentencePiece;
+            using (var doc = ParseJson(path))
+                sentencePiece = SentencePieceJson.Matches(doc.RootElement);
+            return sentencePiece ? SentencePieceJson.Load(path) : TokenizerJson.Load(path);
         }
         bool cl100k = Path.GetFileName(path).Contains("cl100k", StringComparison.OrdinalIgnoreCase);
         return TiktokenFile.Load(path, cl100k ? Patterns.Cl100k : Patterns.Gpt2, cl100k ? TiktokenFile.Cl100kSpecials : null);

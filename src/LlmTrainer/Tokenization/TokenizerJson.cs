@@ -10,7 +10,7 @@ namespace LlmTrainer.Tokenization;
 /// </summary>
 internal static class TokenizerJson
 {
-    public static void Save(Tokenizer tokenizer, string path)
+    public static void Save(ByteLevelBpeTokenizer tokenizer, string path)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null)
@@ -99,7 +99,7 @@ internal static class TokenizerJson
         w.WriteEndObject();
     }
 
-    public static Tokenizer Load(string path)
+    public static ByteLevelBpeTokenizer Load(string path)
     {
         using var doc = TokenizerFiles.ParseJson(path);
         var root = doc.RootElement;
@@ -141,7 +141,7 @@ internal static class TokenizerJson
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw new LlmTrainerException($"{where}: vocab entry '{entry.Name}' has no valid id");
             // An id far beyond the entries is corrupt, and must not size the token table.
-            if (id >= vocabEntries + specials.Count + Tokenizer.MaxIdGap)
+            if (id >= vocabEntries + specials.Count + ByteLevelBpeTokenizer.MaxIdGap)
                 throw new LlmTrainerException($"{where}: vocab entry '{entry.Name}' has id {id}, far beyond the {vocabEntries} entries of the vocabulary");
             byText[entry.Name] = id;
             if (specialIds.Contains(id))
@@ -176,7 +176,7 @@ internal static class TokenizerJson
                 line++;
             }
         }
-        return new Tokenizer([.. tokens], merges, null, specials, pattern, ignoreMerges, where);
+        return new ByteLevelBpeTokenizer([.. tokens], merges, null, specials, pattern, ignoreMerges, where);
     }
 
     internal static Merge ResolveMerge(Dictionary<string, int> byText, string left, string right, string where)

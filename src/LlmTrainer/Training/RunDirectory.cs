@@ -25,7 +25,12 @@ public sealed class RunDirectory
 
     public string ConfigPath => System.IO.Path.Combine(Path, ConfigFileName);
 
-    public string TokenizerPath => System.IO.Path.Combine(Path, TokenizerFileName);
+    /// <summary>The run's tokenizer: <c>tokenizer.json</c>, or the <c>tokenizer.model</c>/<c>tokenizer.bin</c> a SentencePiece run keeps instead.</summary>
+    public string TokenizerPath => Tokenization.TokenizerFiles.DirectoryFiles.Select(f => System.IO.Path.Combine(Path, f)).FirstOrDefault(File.Exists)
+                                   ?? System.IO.Path.Combine(Path, TokenizerFileName);
+
+    /// <summary>Where the run keeps <paramref name="tokenizer"/>: its file name in this directory.</summary>
+    public string TokenizerPathFor(Tokenization.Tokenizer tokenizer) => System.IO.Path.Combine(Path, tokenizer.FileName);
 
     public string MetricsPath => System.IO.Path.Combine(Path, MetricsLog.FileName);
 

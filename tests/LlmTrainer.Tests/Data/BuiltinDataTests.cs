@@ -26,7 +26,7 @@ public sealed class BuiltinDataTests
             Assert.True(val.TokenCount > 10_000);
             var window = new int[200];
             train.CopyTo(0, window.AsSpan());
-            Assert.Equal(tokenizer.EndOfTextId, window[0]);
+            Assert.Equal(tokenizer.BosId, window[0]);
             string text = tokenizer.Decode(window.AsSpan(1));
             var stories = new SyntheticStories(BuiltinData.Seed).Stories(100);
             Assert.Contains(stories, story => story.StartsWith(text[..40], StringComparison.Ordinal));

@@ -38,12 +38,12 @@ public sealed class PrepareJobTests : IDisposable
         using var ds = TokenDataset.Open(directory, split, tokenizer.Hash);
         var all = new int[ds.TokenCount];
         ds.CopyTo(0, all.AsSpan());
-        Assert.Equal(tokenizer.EndOfTextId, all[0]);
+        Assert.Equal(tokenizer.BosId, all[0]);
         var docs = new List<string>();
         int start = 1;
         for (int i = 1; i <= all.Length; i++)
         {
-            if (i == all.Length || all[i] == tokenizer.EndOfTextId)
+            if (i == all.Length || all[i] == tokenizer.BosId)
             {
                 docs.Add(tokenizer.Decode(all.AsSpan(start, i - start)));
                 start = i + 1;
@@ -71,7 +71,7 @@ public sealed class PrepareJobTests : IDisposable
         var tokenizer = Tokenizer.Load(Path.Combine(output, "tokenizer.json"));
         Assert.Equal(tokenizer.Hash, meta.Tokenizer.Hash);
         Assert.Equal(tokenizer.VocabSize, meta.VocabSize);
-        Assert.Equal(tokenizer.EndOfTextId, meta.Tokenizer.EndOfTextId);
+        Assert.Equal(tokenizer.BosId, meta.Tokenizer.EndOfTextId);
         Assert.Equal("uint16", meta.TokenDtype);
         Assert.Equal(summary.Train.Tokens, meta.Train.Tokens);
         Assert.True(meta.Train.Shards.Count > 1);

@@ -21,7 +21,7 @@ public sealed class EvalInputTests : IDisposable
     }
 
     private static int[] AsPrepared(params string[] documents) =>
-        documents.SelectMany(d => new[] { Tokenizer.EndOfTextId }.Concat(Tokenizer.Encode(d))).ToArray();
+        documents.SelectMany(d => new[] { Tokenizer.BosId }.Concat(Tokenizer.Encode(d))).ToArray();
 
     [Fact]
     public void A_text_file_is_split_into_documents_as_prepare_reads_txt_input()

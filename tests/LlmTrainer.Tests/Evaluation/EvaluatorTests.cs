@@ -56,7 +56,7 @@ public sealed class EvaluatorTests : IDisposable
     [Fact]
     public void The_fixture_stream_is_plain_text_in_a_byte_vocabulary()
     {
-        Assert.Equal(256, tokenizer.EndOfTextId);
+        Assert.Equal(256, tokenizer.BosId);
         Assert.Equal(257, tokenizer.VocabSize);
         var documents = fixture.GetProperty("documents").EnumerateArray().Select(d => d.GetString()!).ToArray();
         Assert.Equal(documents.SelectMany(d => new[] { 256 }.Concat(tokenizer.Encode(d))), tokens);

@@ -58,7 +58,7 @@ public sealed class GgufExportTests
         return list;
     }
 
-    private static Dictionary<string, object> ExpectedMetadata(LlamaConfig c, Tokenizer tokenizer, WeightDtype dtype)
+    private static Dictionary<string, object> ExpectedMetadata(LlamaConfig c, ByteLevelBpeTokenizer tokenizer, WeightDtype dtype)
     {
         var m = new Dictionary<string, object>
         {
@@ -188,7 +188,7 @@ public sealed class GgufExportTests
     }
 
     /// <summary>Installs the npm package once into artifacts/node-gguf (scripts/setup.sh does the same); npm failing fails the test.</summary>
-    private static string NodeReader()
+    internal static string NodeReader()
     {
         var prefix = Path.GetFullPath(Path.Combine(InteropFixture.SourceDirectory, "..", "..", "..", "..", "artifacts", "node-gguf"));
         if (!File.Exists(Path.Combine(prefix, "node_modules", "@huggingface", "gguf", "package.json")))

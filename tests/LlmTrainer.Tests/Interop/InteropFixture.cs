@@ -40,7 +40,7 @@ internal static class InteropFixture
 
     public static readonly LlamaConfig MoeConfig = new(300, 16, 2, 4, 2, 24, 16, TieEmbeddings: false, NExperts: 3, ExpertsPerToken: 2);
 
-    public static Tokenizer Tokenizer() => LlmTrainer.Tokenization.Tokenizer.Load(Path.Combine(HfDirectory, "tokenizer.json"));
+    public static ByteLevelBpeTokenizer Tokenizer() => Assert.IsType<ByteLevelBpeTokenizer>(LlmTrainer.Tokenization.Tokenizer.Load(Path.Combine(HfDirectory, "tokenizer.json")));
 
     /// <summary>A model whose every weight comes from <see cref="Value"/>: norms near 1, matrices of a few tenths.</summary>
     public static Llama Model(LlamaConfig config)

@@ -283,6 +283,31 @@ public sealed class ParserPropertyTests : IDisposable
     [Fact]
     public void Tokenizer_json_values_of_the_wrong_type() => Json("tokenizer.json", ValidTokenizerJson(), path => Tokenizer.Load(path));
 
+    /// <summary>Loads a SentencePiece-style tokenizer and uses it: a damaged file that loads must still encode and decode.</summary>
+    private static void LoadAndUse(string path)
+    {
+        var t = Tokenizer.Load(path);
+        var ids = t.Encode("Once upon a time, 😀 über  \u2581 東京");
+        t.Decode(ids);
+        t.Decode([.. Enumerable.Range(0, Math.Min(t.VocabSize, 600))]);
+    }
+
+    [Fact]
+    public void Sentencepiece_model_damaged_bytes() =>
+        Bytes("tokenizer.model", File.ReadAllBytes(TokenizerTestData.Fixture("sp_bpe.model")), LoadAndUse);
+
+    [Fact]
+    public void Llama2c_tokenizer_bin_damaged_bytes() =>
+        Bytes("tokenizer.bin", File.ReadAllBytes(TokenizerTestData.Fixture("sp_bpe.tokenizer.bin")), LoadAndUse, headerFirst: true);
+
+    [Fact]
+    public void Llama_style_tokenizer_json_damaged_bytes() =>
+        Bytes("tokenizer.json", File.ReadAllBytes(TokenizerTestData.Fixture("sp_bpe.tokenizer.json")), LoadAndUse);
+
+    [Fact]
+    public void Llama_style_tokenizer_json_values_of_the_wrong_type() =>
+        Json("tokenizer.json", File.ReadAllBytes(TokenizerTestData.Fixture("sp_bpe.tokenizer.json")), LoadAndUse);
+
     [Fact]
     public void Tiktoken_damaged_bytes() =>
         Bytes("ranks.tiktoken", File.ReadAllBytes(TokenizerTestData.Fixture("small.tiktoken")), path => Tokenizer.LoadTiktoken(path));

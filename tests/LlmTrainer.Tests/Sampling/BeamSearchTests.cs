@@ -63,16 +63,16 @@ public sealed class BeamSearchTests
         torch.manual_seed(21);
         using var model = new Llama(new LlamaConfig(tok.VocabSize, 32, 2, 4, 2, 64, 64));
         model.eval();
-        var prompt = tok.Encode("Once upon a time");
+        int[] prompt = [tok.BosId, .. tok.Encode("Once upon a time")];
         var generator = new TextGenerator(new LlamaNextTokenModel(model), tok);
         var greedy = generator.Generate("Once upon a time", new SamplingOptions { Temperature = 0, MaxNewTokens = 20 });
-        var oneBeam = BeamSearch.Run(new LlamaNextTokenModel(model), prompt, new SamplingOptions { Beams = 1, MaxNewTokens = 20 }, tok.EndOfTextId);
-        Assert.Equal(greedy.Samples[0].Tokens, oneBeam[0].Tokens.Where(t => t != tok.EndOfTextId));
+        var oneBeam = BeamSearch.Run(new LlamaNextTokenModel(model), prompt, new SamplingOptions { Beams = 1, MaxNewTokens = 20 }, tok.BosId);
+        Assert.Equal(greedy.Samples[0].Tokens, oneBeam[0].Tokens.Where(t => t != tok.BosId));
 
         // Reordering the KV cache along the beams gives what recomputing every beam from scratch gives.
         var options = new SamplingOptions { Beams = 4, MaxNewTokens = 12, NumSamples = 4, RepetitionPenalty = 1.1 };
-        var cached = BeamSearch.Run(new LlamaNextTokenModel(model), prompt, options, tok.EndOfTextId);
-        var recomputed = BeamSearch.Run(new LlamaNextTokenModel(model, useKvCache: false), prompt, options, tok.EndOfTextId);
+        var cached = BeamSearch.Run(new LlamaNextTokenModel(model), prompt, options, tok.BosId);
+        var recomputed = BeamSearch.Run(new LlamaNextTokenModel(model, useKvCache: false), prompt, options, tok.BosId);
         Assert.Equal(4, cached.Count);
         Assert.Equal(recomputed.Select(h => h.Tokens), cached.Select(h => h.Tokens));
         for (int i = 0; i < 4; i++) Assert.Equal(recomputed[i].Score, cached[i].Score, 4);

@@ -36,10 +36,14 @@ internal sealed class FunctionModel(int vocab, Func<IReadOnlyList<int>, double[]
     /// <summary>The rows of every <see cref="Start"/>, in order.</summary>
     public List<int> StartedRows { get; } = [];
 
+    /// <summary>The prompt of every <see cref="Start"/>, in order: what the model was conditioned on.</summary>
+    public List<int[]> StartedPrompts { get; } = [];
+
     public Tensor Start(IReadOnlyList<int> prompt, int rows)
     {
         Starts++;
         StartedRows.Add(rows);
+        StartedPrompts.Add([.. prompt]);
         generated = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
         return Logits();
     }

@@ -29,7 +29,7 @@ public sealed class TextGeneratorTests
             using var scope = torch.NewDisposeScope();
             var logits = model.forward(torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Count], model.parameters().First().device));
             int next = (int)logits.select(1, ids.Count - 1).narrow(1, 0, Tok.VocabSize).argmax(-1).item<long>();
-            if (next == Tok.EndOfTextId) break;
+            if (next == Tok.BosId) break;
             generated.Add(next);
             ids.Add(next);
         }
@@ -44,10 +44,29 @@ public sealed class TextGeneratorTests
         using var model = RandomModel(device: TestDevice.Current);
         var generator = new TextGenerator(new LlamaNextTokenModel(model), Tok);
         var result = generator.Generate("Once upon a time", new SamplingOptions { Temperature = 0, MaxNewTokens = 30 });
-        var expected = ReferenceGreedy(model, Tok.Encode("Once upon a time"), 30);
+        var expected = ReferenceGreedy(model, [Tok.BosId, .. Tok.Encode("Once upon a time")], 30);
         Assert.Equal(expected, result.Samples[0].Tokens);
         Assert.Equal(Tok.Decode(expected.ToArray()), result.Samples[0].Text);
         Assert.Equal(0, model.CacheBatchSize); // the cache is freed after generation
+    }
+
+    /// <summary>Training documents start with the document-start token, so a prompt does too, unless PrependBos is off.</summary>
+    [Fact]
+    public void A_prompt_starts_with_the_document_start_token_unless_told_not_to()
+    {
+        var model = FunctionModel.Scripted(Tok.VocabSize, TestModels.Bytes("ok"), Tok.BosId);
+        var generator = new TextGenerator(model, Tok);
+        var withBos = generator.Generate("The cat", new SamplingOptions { Temperature = 0 });
+        var without = generator.Generate("The cat", new SamplingOptions { Temperature = 0, PrependBos = false });
+        var empty = generator.Generate("", new SamplingOptions { Temperature = 0, PrependBos = false });
+
+        Assert.Equal([Tok.BosId, .. Tok.Encode("The cat")], model.StartedPrompts[0]);
+        Assert.Equal(Tok.Encode("The cat"), model.StartedPrompts[1]);
+        Assert.Equal([Tok.BosId], model.StartedPrompts[2]); // an empty prompt is a new document either way
+        Assert.Equal(Tok.Encode("The cat").Length + 1, withBos.PromptTokens);
+        Assert.Equal(Tok.Encode("The cat").Length, without.PromptTokens);
+        Assert.Equal("ok", withBos.Samples[0].Text);
+        Assert.Equal("ok", empty.Samples[0].Text);
     }
 
     [Fact]
@@ -83,7 +102,7 @@ public sealed class TextGeneratorTests
     public void A_multi_byte_character_split_across_tokens_streams_without_garbage()
     {
         var script = TestModels.Bytes("héllo 😀 wörld ✓");
-        var generator = new TextGenerator(FunctionModel.Scripted(Tok.VocabSize, script, Tok.EndOfTextId), Tok);
+        var generator = new TextGenerator(FunctionModel.Scripted(Tok.VocabSize, script, Tok.BosId), Tok);
         var pieces = new List<string>();
         var result = generator.Generate("x", new SamplingOptions { Temperature = 0, MaxNewTokens = 100 }, (_, t) => pieces.Add(t));
         Assert.Equal("héllo 😀 wörld ✓", result.Samples[0].Text);
@@ -98,7 +117,7 @@ public sealed class TextGeneratorTests
     public void End_of_text_and_stop_strings_end_a_sample()
     {
         var script = TestModels.Bytes("The cat sat.\n\nThe dog ran.");
-        var model = FunctionModel.Scripted(Tok.VocabSize, script, Tok.EndOfTextId);
+        var model = FunctionModel.Scripted(Tok.VocabSize, script, Tok.BosId);
         var generator = new TextGenerator(model, Tok);
         var streamed = new List<string>();
 
@@ -156,7 +175,7 @@ public sealed class TextGeneratorTests
     [Fact]
     public void Bad_options_are_rejected_with_the_option_named()
     {
-        var generator = new TextGenerator(FunctionModel.Scripted(Tok.VocabSize, [65], Tok.EndOfTextId), Tok);
+        var generator = new TextGenerator(FunctionModel.Scripted(Tok.VocabSize, [65], Tok.BosId), Tok);
         Assert.Contains("top_p", Assert.Throws<LlmTrainerException>(() => generator.Generate("a", new SamplingOptions { TopP = 1.5 })).Message);
         Assert.Contains("top_k", Assert.Throws<LlmTrainerException>(() => generator.Generate("a", new SamplingOptions { TopK = 0 })).Message);
         Assert.Contains("temperature", Assert.Throws<LlmTrainerException>(() => generator.Generate("a", new SamplingOptions { Temperature = -1 })).Message);
@@ -169,7 +188,7 @@ public sealed class TextGeneratorTests
     [Fact]
     public void Many_samples_run_in_bounded_batches_with_rows_numbered_throughout()
     {
-        var model = FunctionModel.Scripted(Tok.VocabSize, TestModels.Bytes("ab"), Tok.EndOfTextId);
+        var model = FunctionModel.Scripted(Tok.VocabSize, TestModels.Bytes("ab"), Tok.BosId);
         var generator = new TextGenerator(model, Tok);
         int n = 2 * TextGenerator.MaxBatchRows + 22;
         var rowsSeen = new HashSet<int>();

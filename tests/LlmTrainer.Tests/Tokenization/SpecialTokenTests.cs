@@ -4,8 +4,21 @@ namespace LlmTrainer.Tests.Tokenization;
 
 public sealed class SpecialTokenTests
 {
-    private static readonly Lazy<Tokenizer> WithExtras = new(() =>
+    private static readonly Lazy<ByteLevelBpeTokenizer> WithExtras = new(() =>
         Tokenizer.Train(TokenizerTestData.Corpus(100), 500, new TokenizerTrainOptions(ExtraSpecialTokens: ["<|end|>", "<|endoftext|>x"])));
+
+    /// <summary>A byte-level BPE document starts and ends with &lt;|endoftext|&gt;: it is both the BOS and the EOS, and a sample ends there.</summary>
+    [Fact]
+    public void EndOfTextIsTheDocumentStartAndEnd()
+    {
+        var t = WithExtras.Value;
+        Assert.Equal(TokenizerKind.ByteLevelBpe, t.Kind);
+        Assert.Equal(t.EndOfTextId, t.BosId);
+        Assert.Equal(t.EndOfTextId, t.EosId);
+        Assert.True(t.EndsText(t.EndOfTextId));
+        Assert.False(t.EndsText(t.SpecialTokens["<|end|>"]));
+        Assert.False(t.EndsText(t.Encode("a")[0]));
+    }
 
     [Fact]
     public void SpecialTokensAreRecognisedOnlyWhenAllowed()

@@ -67,6 +67,6 @@ public sealed class StreamingDecoderTests
     public void SpecialTokensStreamAsTheirText()
     {
         var decoder = Bytes.CreateStreamingDecoder();
-        Assert.Equal(Tokenizer.EndOfText, decoder.Push(Bytes.EndOfTextId));
+        Assert.Equal(Tokenizer.EndOfText, decoder.Push(Bytes.BosId));
     }
 }

@@ -6,7 +6,7 @@ namespace LlmTrainer.Tests.Tokenization;
 
 public sealed class TrainerTests
 {
-    private static string[] MergeStrings(Tokenizer t) =>
+    private static string[] MergeStrings(ByteLevelBpeTokenizer t) =>
         [.. t.Merges.Select(m => Encoding.UTF8.GetString(t.TokenBytes(m.Left)) + "+" + Encoding.UTF8.GetString(t.TokenBytes(m.Right)))];
 
     /// <summary>
@@ -16,23 +16,23 @@ public sealed class TrainerTests
     /// 2. u+n (16). Pairs: h+ug 15, p+ug 5, p+un 12, b+un 4, ug+s 5.
     /// 3. h+ug (15). Words: hug, p ug, p un, b un, hug s. Pairs: p+ug 5, p+un 12, b+un 4, hug+s 5.
     /// 4. p+un (12). Pairs: p+ug 5, b+un 4, hug+s 5.
-    /// 5. hug+s (5): ties with p+ug at 5, and "hug" sorts before "p".
-    /// 6. p+ug (5). 7. b+un (4). Then no pairs are left.
+    /// 5. p+ug (5): ties with hug+s at 5, and the greater pair wins: "p" sorts after "hug".
+    /// 6. hug+s (5). 7. b+un (4). Then no pairs are left.
     /// </summary>
     [Fact]
     public void LearnsTheHandWorkedMerges()
     {
         var counts = new Dictionary<string, long> { ["hug"] = 10, ["pug"] = 5, ["pun"] = 12, ["bun"] = 4, ["hugs"] = 5 };
         var t = Tokenizer.Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 1));
-        Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "hug+s", "p+ug", "b+un"], MergeStrings(t));
+        Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s", "b+un"], MergeStrings(t));
         // 256 bytes + 7 merged tokens, then <|endoftext|> right after them.
         Assert.Equal(264, t.VocabSize);
         Assert.Equal(263, t.EndOfTextId);
         Assert.Equal([256], t.Encode("ug"));
         Assert.Equal([258], t.Encode("hug"));
         Assert.Equal([259], t.Encode("pun"));
-        Assert.Equal([260], t.Encode("hugs"));
-        Assert.Equal([261], t.Encode("pug"));
+        Assert.Equal([260], t.Encode("pug"));
+        Assert.Equal([261], t.Encode("hugs"));
         Assert.Equal([262], t.Encode("bun"));
         Assert.Equal([(int)'b', 256], t.Encode("bug"));
     }
@@ -43,7 +43,7 @@ public sealed class TrainerTests
         var counts = new Dictionary<string, long> { ["hug"] = 10, ["pug"] = 5, ["pun"] = 12, ["bun"] = 4, ["hugs"] = 5 };
         var warnings = new List<string>();
         var t = Tokenizer.Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 5), new CollectingProgress(warnings));
-        Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "hug+s", "p+ug"], MergeStrings(t));
+        Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s"], MergeStrings(t));
         Assert.Equal(263, t.VocabSize);
         Assert.Single(warnings);
     }
@@ -62,10 +62,10 @@ public sealed class TrainerTests
     public void OverlappingPairsAreCountedAndUpdatedCorrectly()
     {
         var t = Tokenizer.Train(new Dictionary<string, long> { ["aaaa"] = 1, ["aaa"] = 1 }, 300, new TokenizerTrainOptions(MinFrequency: 1));
-        // a+a: 3 + 2 = 5. Then words aa aa, aa a: aa+aa 1, aa+a 1; tie, "aa" = "aa", then "a" < "aa".
-        Assert.Equal(["a+a", "aa+a", "aa+aa"], MergeStrings(t));
-        Assert.Equal([257], t.Encode("aaa"));
-        Assert.Equal([258], t.Encode("aaaa"));
+        // a+a: 3 + 2 = 5. Then words aa aa, aa a: aa+aa 1, aa+a 1; tie, "aa" = "aa", then "aa" > "a" wins.
+        Assert.Equal(["a+a", "aa+aa", "aa+a"], MergeStrings(t));
+        Assert.Equal([257], t.Encode("aaaa"));
+        Assert.Equal([258], t.Encode("aaa"));
     }
 
     [Fact]
@@ -124,7 +124,8 @@ public sealed class TrainerTests
                     pairs[(parts[i], parts[i + 1])] = pairs.GetValueOrDefault((parts[i], parts[i + 1])) + count;
             if (pairs.Count == 0)
                 break;
-            var best = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1, StringComparer.Ordinal).ThenBy(p => p.Key.Item2, StringComparer.Ordinal).First().Key;
+            // Ties: the lexicographically greater pair of byte strings (the alphabet is ASCII, so ordinal order is byte order).
+            var best = pairs.OrderByDescending(p => p.Value).ThenByDescending(p => p.Key.Item1, StringComparer.Ordinal).ThenByDescending(p => p.Key.Item2, StringComparer.Ordinal).First().Key;
             result.Add(best.Item1 + "+" + best.Item2);
             vocab.Add(best.Item1 + best.Item2);
             foreach (var (parts, _) in words)
@@ -140,6 +141,22 @@ public sealed class TrainerTests
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Equally frequent pairs merge in a fixed order: the lexicographically greater pair of byte strings first, comparing
+    /// the left tokens, then the right ones ("BA"+"A" before "B"+"ZZ" before "A"+"C" before "A"+"B").
+    /// </summary>
+    [Fact]
+    public void TiesGoToTheLexicographicallyGreaterPairOfByteStrings()
+    {
+        var counts = new Dictionary<string, long> { ["BAA"] = 2, ["AB"] = 1, ["AC"] = 1, ["BZZ"] = 1 };
+        var t = Tokenizer.Train(counts, 256 + 6 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
+        // B+A and A+A tie at 2: "B" > "A". Then A+B, A+C, B+Z and Z+Z tie at 1: Z+Z; then B+ZZ beats A+C beats A+B.
+        Assert.Equal(["B+A", "BA+A", "Z+Z", "B+ZZ", "A+C", "A+B"], MergeStrings(t));
+        // A multi-byte character's bytes compare as bytes: é (C3 A9) sorts after every ASCII byte.
+        var accented = Tokenizer.Train(new Dictionary<string, long> { ["zz"] = 1, ["é"] = 1 }, 256 + 2 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
+        Assert.Equal(["é", "zz"], accented.Merges.Select(m => Encoding.UTF8.GetString([.. accented.TokenBytes(m.Left), .. accented.TokenBytes(m.Right)])));
     }
 
     [Theory]

@@ -8,12 +8,14 @@ using LlmTrainer.Tokenization;
 namespace LlmTrainer.Data;
 
 /// <summary>
-/// Turns text into a prepared directory (<c>train_*.bin</c>, <c>val_*.bin</c>, <c>meta.json</c>, <c>tokenizer.json</c>).
+/// Turns text into a prepared directory (<c>train_*.bin</c>, <c>val_*.bin</c>, <c>meta.json</c>, and the tokenizer in its own format:
+/// <c>tokenizer.json</c>, <c>tokenizer.model</c> or <c>tokenizer.bin</c>).
 /// A bounded pipeline keeps memory flat whatever the input size: one thread reads documents in batches, every core
 /// encodes batches, and the calling thread writes them in input order (so the output does not depend on the thread
 /// count), de-duplicating and assigning each document to train or val by its hash. Each document is written as the
 /// end-of-text id followed by its tokens. Everything goes to a temporary directory that is renamed into place at
-/// the end, so a failed or cancelled run leaves nothing half-written.
+/// the end, so a failed or cancelled run leaves nothing half-written. Each document starts with the tokenizer's
+/// document-start token (<see cref="Tokenizer.BosId"/>).
 /// </summary>
 public sealed class PrepareJob
 {
@@ -78,7 +80,7 @@ public sealed class PrepareJob
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            const string tokenizerFile = "tokenizer.json";
+            string tokenizerFile = tokenizer.FileName;
             tokenizer.Save(Path.Combine(temp, tokenizerFile));
             var encodeClock = Stopwatch.StartNew();
             var result = Encode(reader, tokenizer, temp, encodeClock, cancellationToken);
@@ -88,7 +90,7 @@ public sealed class PrepareJob
             var meta = new DatasetMeta(
                 DatasetMeta.CurrentFormatVersion,
                 DatasetMeta.CreatedByThisVersion,
-                new TokenizerMeta(tokenizerFile, tokenizer.Hash, tokenizer.EndOfTextId, trained ? "trained" : Path.GetFullPath(o.TokenizerPath!)),
+                new TokenizerMeta(tokenizerFile, tokenizer.Hash, tokenizer.BosId, trained ? "trained" : Path.GetFullPath(o.TokenizerPath!), tokenizer.Kind),
                 tokenizer.VocabSize,
                 dtype.Name(),
                 result.Train,
@@ -176,7 +178,7 @@ public sealed class PrepareJob
         using var work = new BlockingCollection<WorkItem>(workers * 2);
         // Bounds the batches read but not yet written: the pipeline's whole memory.
         using var ordered = new BlockingCollection<WorkItem>(workers * 4);
-        int eot = tokenizer.EndOfTextId;
+        int eot = tokenizer.BosId;
 
         var readerTask = Task.Factory.StartNew(() => ReadBatches(reader, work, ordered, cts.Token), TaskCreationOptions.LongRunning);
         var encoders = Enumerable.Range(0, workers)

@@ -89,9 +89,10 @@ public sealed record DatasetMeta(
 
 /// <param name="File">The tokenizer file inside the prepared directory.</param>
 /// <param name="Hash">The tokenizer's content hash; training refuses shards whose hash differs from the run's.</param>
-/// <param name="EndOfTextId">The id written before every document.</param>
+/// <param name="EndOfTextId">The id written before every document: the tokenizer's document-start token (<c>&lt;|endoftext|&gt;</c>, or <c>&lt;s&gt;</c> for SentencePiece).</param>
 /// <param name="Source">Where the tokenizer came from: a path given to prepare, or "trained".</param>
-public sealed record TokenizerMeta(string File, string Hash, int EndOfTextId, string Source);
+/// <param name="Kind">The tokenizer's family and format; absent in directories prepared before it was recorded (byte-level BPE).</param>
+public sealed record TokenizerMeta(string File, string Hash, int EndOfTextId, string Source, Tokenization.TokenizerKind? Kind = null);
 
 public sealed record SplitMeta(long Documents, long Tokens, IReadOnlyList<ShardInfo> Shards);
 

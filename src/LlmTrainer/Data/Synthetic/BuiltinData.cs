@@ -15,7 +15,7 @@ public static class BuiltinData
     public const ulong Seed = 1;
     public const double ValFraction = 0.02;
 
-    public static string DirectoryName => $"builtin-stories-v{SyntheticStories.GeneratorVersion}-n{Stories}-vocab{VocabSize}-seed{Seed}";
+    public static string DirectoryName => $"builtin-stories-v{SyntheticStories.GeneratorVersion}-n{Stories}-vocab{VocabSize}-bpe{Tokenization.BpeTrainer.Version}-seed{Seed}";
 
     /// <summary>The llmtrain cache directory.</summary>
     public static string CacheRoot()

@@ -404,7 +404,7 @@ run() {
     dp_last=$(grep '"event":"eval"' "$dp_dir/metrics.jsonl" | tail -1 | json_get val_loss)
     if [ -n "$dp_first" ] && [ -n "$dp_last" ] && awk -v a="$dp_first" -v b="$dp_last" 'BEGIN { exit !(b == b && b < a - 1.0) }'; then
       record "train tiny data-parallel ($workers workers, $(grep -oE '\((--nproc-per-node|torchrun), [a-z]+\)' "$LOGS/06b-ddp.log" | head -1 | sed -E 's/.*, ([a-z]+)\)/\1/'))" PASS \
-        "val loss $(awk -v a="$dp_first" -v b="$dp_last" 'BEGIN { printf "%.3f → %.3f", a, b }'), $(sed -E 's/.*\| ([0-9,]+ tok\/s).*/\1/' <<< "$dp_line"), all-reduce $(grep -oE 'all-reduce [0-9.]+ ms, [0-9.]+ ms exposed' <<< "$dp_line" | sed -E 's/all-reduce //')"
+        "val loss $(awk -v a="$dp_first" -v b="$dp_last" 'BEGIN { printf "%.3f → %.3f", a, b }'), $(sed -E 's/.*\| ([0-9,]+ tok\/s).*/\1/' <<< "$dp_line"), all-reduce $(grep -oE 'all-reduce [0-9.]+ ms in flight, [0-9.]+ ms exposed' <<< "$dp_line" | sed -E 's/all-reduce //')"
     else
       record "train tiny data-parallel ($workers workers)" FAIL "the loss did not fall by 1 nat (see $LOGS/06b-ddp.log)"
     fi

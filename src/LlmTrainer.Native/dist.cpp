@@ -309,7 +309,7 @@ torch::autograd::variable_list ReadyHook::operator()(const torch::autograd::vari
 }  // namespace
 
 // Buckets the parameters (in reverse order, as gradients arrive roughly from the last layer to the first) into flat
-// buffers of about bucket_bytes, one dtype and device per bucket, and hooks each parameter's gradient accumulator.
+// buffers of about bucket_bytes (the first of 1 MB), one dtype and device per bucket, and hooks each parameter's gradient accumulator.
 // overlap 0: no hooks; every bucket is reduced in llm_ddp_finish (for backward passes that accumulate a gradient more than
 // once, as recomputing checkpointed segments does).
 LLM_API int32_t llm_ddp_new(llm_pg* pg, const llm_tensor* params, int32_t n, int64_t bucket_bytes, int32_t overlap, llm_ddp** out) {
@@ -321,11 +321,14 @@ LLM_API int32_t llm_ddp_new(llm_pg* pg, const llm_tensor* params, int32_t n, int
         for (int32_t k = 0; k < n; k++) ddp->params.push_back(*params[k]);
         ddp->bucket_of.assign(n, -1);
         ddp->arrived.assign(n, 0);
+        // As PyTorch's DDP: a bucket closes once it holds its cap; the first one's cap is 1 MB, so that the gradients
+        // ready first start on the wire soon.
+        const int64_t first_cap = std::min<int64_t>(bucket_bytes, 1 << 20);
         int64_t bytes = 0;
         for (int32_t k = n - 1; k >= 0; k--) {
             const at::Tensor& p = ddp->params[k];
             if (!p.requires_grad()) continue;
-            bool fresh = ddp->buckets.empty() || bytes >= bucket_bytes;
+            bool fresh = ddp->buckets.empty() || bytes >= (ddp->buckets.size() == 1 ? first_cap : bucket_bytes);
             if (!fresh) {
                 const at::Tensor& first = ddp->params[ddp->buckets.back().params[0]];
                 fresh = first.scalar_type() != p.scalar_type() || first.device() != p.device();

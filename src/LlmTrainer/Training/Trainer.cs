@@ -254,16 +254,16 @@ public sealed class Trainer : IDisposable
     private bool IsMaster => dist?.IsMaster ?? true;
 
     /// <summary>
-    /// Data-parallel training, per step: how long the gradient all-reduce took (first bucket started to last finished),
-    /// how much of it backward did not hide (the wait after backward, which also holds waiting for a slower rank), and
-    /// how many buckets started during backward.
+    /// Data-parallel training, per step: how long the gradient all-reduce was in flight (first bucket started to last
+    /// finished), how much of it backward did not hide (the wait after backward, which also holds waiting for a slower
+    /// rank), and how many buckets started during backward.
     /// </summary>
     private string AllReduceText(long steps)
     {
         if (ddp is null) return "";
         double n = Math.Max(steps, 1);
-        var took = reduceUntimed ? "" : $"{reduceSeconds * 1000 / n:F1} ms, ";
-        var text = $" | all-reduce {took}{reduceWaitSeconds * 1000 / n:F1} ms exposed ({bucketsDuringBackward}/{buckets} buckets during backward)";
+        var took = reduceUntimed ? "" : $"{reduceSeconds * 1000 / n:F1} ms in flight, ";
+        var text = $" | all-reduce {took}{reduceWaitSeconds * 1000 / n:F1} ms exposed ({bucketsDuringBackward}/{buckets} buckets started in backward)";
         reduceWaitSeconds = 0;
         reduceSeconds = 0;
         reduceUntimed = false;

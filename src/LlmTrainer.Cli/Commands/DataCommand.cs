@@ -56,7 +56,7 @@ internal static class DataCommand
                 foreach (string path in paths)
                     stdout.WriteLine(path);
                 // The 15m/42m/110m configs read data/tinystories and use llama2.c's 32000-token vocabulary.
-                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --out {Path.Combine("data", "tinystories")} --vocab-size 32000");
+                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --val-input {paths[1]} --out {Path.Combine("data", "tinystories")} --vocab-size 32000");
                 return 0;
             }
             catch (LlmTrainerException e)

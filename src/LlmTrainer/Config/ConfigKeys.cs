@@ -34,6 +34,7 @@ internal static class ConfigKeys
         Number("norm_eps", c => c.NormEps, (c, v) => c with { NormEps = v }),
         Number("dropout", c => c.Dropout, (c, v) => c with { Dropout = v }),
         Bool("tie_embeddings", c => c.TieEmbeddings, (c, v) => c with { TieEmbeddings = v }),
+        Bool("doc_mask", c => c.DocMask, (c, v) => c with { DocMask = v }),
 
         Int("batch_size", c => c.BatchSize, (c, v) => c with { BatchSize = v }),
         Int("grad_accum_steps", c => c.GradAccumSteps, (c, v) => c with { GradAccumSteps = v }),

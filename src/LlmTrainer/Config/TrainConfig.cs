@@ -72,6 +72,12 @@ public sealed record TrainConfig
     /// <summary>Weight of the router z-loss (ST-MoE) in the training loss; 0 computes and logs it without training on it.</summary>
     public double MoeZLossCoef { get; init; }
 
+    /// <summary>
+    /// Attention stays inside each document of a packed sequence (documents begin with the end-of-text id), as
+    /// StableLM's end-of-document attention reset; rotary positions, being relative, then count from each document.
+    /// </summary>
+    public bool DocMask { get; init; }
+
     public bool IsMoe => NExperts >= 2;
 
     // Optimiser.

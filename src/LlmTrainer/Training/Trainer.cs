@@ -61,7 +61,7 @@ public sealed class Trainer : IDisposable
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
 
         torch.manual_seed(config.Seed);
-        model = new Llama(ToModelConfig(config), device);
+        model = new Llama(ToModelConfig(config, data.Tokenizer.EndOfTextId), device);
         // Weight decay only on matrices (embeddings and projections), not on the norms' scales.
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
         var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
@@ -77,9 +77,11 @@ public sealed class Trainer : IDisposable
 
     public long Step => step;
 
-    public static LlamaConfig ToModelConfig(TrainConfig c) => new(
+    /// <param name="endOfTextId">The tokenizer's end-of-text id: where each document begins, for doc_mask.</param>
+    public static LlamaConfig ToModelConfig(TrainConfig c, int endOfTextId = 0) => new(
         c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
-        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor);
+        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor,
+        c.DocMask, endOfTextId);
 
     /// <summary>
     /// A hash of what makes checkpoints compatible: the model's shape and routing, not what only training does with it

@@ -106,6 +106,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         ("log_interval", "2", Effect.Run, false),
         ("checkpoint_interval", "2", Effect.Run, false),
         ("data", "B", Effect.Run, false),
+        ("doc_mask", "true", Effect.Run, false),
         ("moe_aux_loss_coef", "0.5", Effect.Run, true),
         ("moe_z_loss_coef", "0.1", Effect.Run, true),
         ("name", "other", Effect.RunDirectory, false),

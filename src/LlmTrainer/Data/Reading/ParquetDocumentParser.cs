@@ -25,14 +25,18 @@ internal static class ParquetDocumentParser
             yield break;
         try
         {
-            var text = FindStringColumn(reader, field, "text", "--text-field", context);
-            var filter = options.FilterField is string filterField ? FindStringColumn(reader, filterField, "filter", "--filter-field", context) : null;
+            // The schema and the row groups are decoded from the footer on first use: damage shows here too.
+            var schema = Guard(context, null, () => (Fields: reader.Schema.Fields.ToList(), RowGroups: reader.RowGroupCount));
+            if (schema.Fields is null)
+                yield break;
+            var text = FindStringColumn(schema.Fields, field, "text", "--text-field", context);
+            var filter = options.FilterField is string filterField ? FindStringColumn(schema.Fields, filterField, "filter", "--filter-field", context) : null;
             if (text is null || (options.FilterField is not null && filter is null))
                 yield break;
             long row = 0;
-            for (int g = 0; g < reader.RowGroupCount; g++)
+            for (int g = 0; g < schema.RowGroups; g++)
             {
-                var (texts, filters) = ReadRowGroup(reader, g, text, filter, stream.Length, context);
+                var (texts, filters) = ReadRowGroup(reader, stream, g, text, filter, context);
                 if (texts is null)
                     yield break;
                 for (int i = 0; i < texts.Length; i++)
@@ -66,9 +70,8 @@ internal static class ParquetDocumentParser
     /// <summary>True when the file starts with the Parquet magic bytes.</summary>
     public static bool IsParquet(ReadOnlySpan<byte> head) => head.StartsWith(Magic);
 
-    private static DataField? FindStringColumn(ParquetReader reader, string name, string role, string option, ReadContext context)
+    private static DataField? FindStringColumn(List<Field> fields, string name, string role, string option, ReadContext context)
     {
-        var fields = reader.Schema.Fields;
         var found = fields.FirstOrDefault(f => f.Name == name);
         if (found is null)
         {
@@ -86,8 +89,9 @@ internal static class ParquetDocumentParser
     }
 
     /// <summary>The text (and filter) values of one row group; nulls when the file turns out to be damaged.</summary>
-    private static (string?[]? Texts, string?[]? Filters) ReadRowGroup(ParquetReader reader, int index, DataField text, DataField? filter, long fileBytes, ReadContext context)
+    private static (string?[]? Texts, string?[]? Filters) ReadRowGroup(ParquetReader reader, Stream stream, int index, DataField text, DataField? filter, ReadContext context)
     {
+        long fileBytes = stream.Length;
         var result = Guard(context, index, () =>
         {
             using var group = reader.OpenRowGroupReader(index);
@@ -102,9 +106,11 @@ internal static class ParquetDocumentParser
                     throw new InvalidDataException($"row group {index}: column \"{field.Name}\" claims {chunk.TotalCompressedSize} bytes ({chunk.TotalUncompressedSize} uncompressed) in a {fileBytes}-byte file");
                 if (chunk.NumValues != rows)
                     throw new InvalidDataException($"row group {index}: column \"{field.Name}\" has {chunk.NumValues} values for {rows} rows");
+                if (rows < 0 || rows > int.MaxValue || rows > fileBytes * 8 + 64)
+                    throw new InvalidDataException($"row group {index} claims {rows} rows in a {fileBytes}-byte file");
+                long start = chunk.DictionaryPageOffset is long dictionary && dictionary > 0 ? Math.Min(dictionary, chunk.DataPageOffset) : chunk.DataPageOffset;
+                ParquetPageCheck.Check(stream, start, chunk.TotalCompressedSize, chunk.TotalUncompressedSize, rows);
             }
-            if (rows < 0 || rows > int.MaxValue || rows > fileBytes * 8 + 64)
-                throw new InvalidDataException($"row group {index} claims {rows} rows in a {fileBytes}-byte file");
             var texts = new string?[rows];
             group.ReadAsync(text, texts.AsMemory()).AsTask().GetAwaiter().GetResult();
             string?[]? filters = null;

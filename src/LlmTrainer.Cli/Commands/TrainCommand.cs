@@ -55,7 +55,7 @@ internal static class TrainCommand
 
             var loaded = ConfigLoader.Load(overrides, new ConfigLoadOptions { Config = configName });
             var caps = RuntimeCapabilities.Detect();
-            using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress);
+            using var data = TrainingData.Open(loaded.Config.Data, (ulong)loaded.Config.Seed, progress, loaded.Config.SamplingMode);
             var cfg = loaded.Config.Resolve(caps, data.Tokenizer.VocabSize);
             if (!force)
             {

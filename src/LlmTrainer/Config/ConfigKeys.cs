@@ -10,6 +10,7 @@ internal static class ConfigKeys
     [
         Text("name", c => c.Name, (c, v) => c with { Name = v }),
         Data("data", c => c.Data, (c, v) => c with { Data = v }),
+        Text("sampling", c => c.Sampling, (c, v) => c with { Sampling = v }),
         Text("out_dir", c => c.OutDir, (c, v) => c with { OutDir = v }),
         Text("device", c => c.Device, (c, v) => c with { Device = v }),
         Text("dtype", c => c.Dtype, (c, v) => c with { Dtype = v }),
@@ -40,6 +41,8 @@ internal static class ConfigKeys
         Int("grad_accum_steps", c => c.GradAccumSteps, (c, v) => c with { GradAccumSteps = v }),
         Bool("activation_checkpointing", c => c.ActivationCheckpointing, (c, v) => c with { ActivationCheckpointing = v }),
         Int("max_iters", c => c.MaxIters, (c, v) => c with { MaxIters = v }),
+        Int("max_epochs", c => c.MaxEpochs, (c, v) => c with { MaxEpochs = v },
+            c => c.Sampling == "sequential" ? null : $"counts passes of sequential sampling, and sampling is '{c.Sampling}'; set sampling to sequential, or leave max_epochs out."),
         Number("learning_rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }),
         Number("min_lr", c => c.MinLr, (c, v) => c with { MinLr = v }),
         Int("warmup_iters", c => c.WarmupIters, (c, v) => c with { WarmupIters = v }),

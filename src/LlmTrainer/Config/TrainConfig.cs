@@ -78,6 +78,15 @@ public sealed record TrainConfig
     /// </summary>
     public bool DocMask { get; init; }
 
+    /// <summary>"random" (windows at uniformly random positions) or "sequential" (every window once per epoch, shuffled per epoch).</summary>
+    public string Sampling { get; init; } = "random";
+
+    /// <summary>With sequential sampling: stop once a source has been walked this many times (0: max_iters alone stops).</summary>
+    public int MaxEpochs { get; init; }
+
+    /// <summary>The loader mode <see cref="Sampling"/> names.</summary>
+    public LlmTrainer.Data.SamplingMode SamplingMode => Sampling == "sequential" ? LlmTrainer.Data.SamplingMode.Sequential : LlmTrainer.Data.SamplingMode.Random;
+
     public bool IsMoe => NExperts >= 2;
 
     // Optimiser.

@@ -140,6 +140,14 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>Sequential sampling with max_epochs: true once a source has been walked that many times.</summary>
+    private bool EpochsDone() => config.MaxEpochs > 0 && data.TrainCursor.Epochs.Max() >= config.MaxEpochs;
+
+    /// <summary>" | epoch 1.37" in sequential sampling (see <see cref="TrainingData.TrainEpoch"/>), else nothing.</summary>
+    private string EpochText() => config.SamplingMode == SamplingMode.Sequential
+        ? string.Create(CultureInfo.InvariantCulture, $" | epoch {data.TrainEpoch(config.BlockSize):F2}")
+        : "";
+
     private TrainResult RunSteps(CancellationToken stop)
     {
         double? firstVal = null, lastVal = null;
@@ -152,7 +160,7 @@ public sealed class Trainer : IDisposable
         intervalLoad = model.expert_load();
         bool interrupted = false;
 
-        while (step < config.MaxIters)
+        while (step < config.MaxIters && !EpochsDone())
         {
             // Evaluate before the step, except right after a resume (that eval already happened).
             if (step % config.EvalInterval == 0 && !(step == resumedAt && step > 0))
@@ -187,7 +195,7 @@ public sealed class Trainer : IDisposable
                 var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
                 intervalLoad = load;
                 progress.Info(
-                    $"step {step}/{config.MaxIters} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
+                    $"step {step}/{config.MaxIters}{EpochText()} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
                     $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)} | ETA {Format(eta)}");
                 metrics!.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
                     last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
@@ -204,6 +212,8 @@ public sealed class Trainer : IDisposable
             }
         }
 
+        if (!interrupted && EpochsDone())
+            progress.Info($"max_epochs {config.MaxEpochs} reached at step {step}.");
         if (!interrupted)
         {
             var valLoss = Evaluate(saveBest: true);

@@ -146,6 +146,8 @@ public static class ConfigLoader
     {
         "LLMTRAIN_THREADS", "LLMTRAIN_NATIVE", "LLMTRAIN_CPU_CACHE", "LLMTRAIN_CPU_MEMORY_LIMIT", "LLMTRAIN_VERIFY_CHECKPOINTS",
         "LLMTRAIN_VERBOSE", "LLMTRAIN_TEST_DEVICE",
+        // The switches of scripts/test.sh, which every process the tests start inherits.
+        "LLMTRAIN_LIBTORCH2", "LLMTRAIN_GPU_SELFTEST",
     };
 
     private static Dictionary<string, string> ProcessEnvironment() =>

@@ -1,4 +1,5 @@
 #:project ../src/LlmTrainer/LlmTrainer.csproj
+#:property PublishAot=false
 // Peak memory of a 3-source weighted mixture loader: three prepared datasets of synthetic stories (made here, or
 // given as arguments), 2,000 batches of 32 × 1024 tokens drawn in random and sequential sampling; prints the resident
 // set's peak (VmHWM) and the managed heap, against the datasets' size on disk. Shards are memory-mapped: the loader's

@@ -145,9 +145,9 @@ public sealed class ParquetReaderTests : IDisposable
     [Fact]
     public void Memory_stays_bounded_by_the_row_group_not_the_file()
     {
-        // 40 row groups of ~256 KB of text each: reading allocates far less than the whole file's strings at once.
+        // 100 row groups of ~256 KB of text each: what is live while reading stays far below the whole file's strings.
         string block = new('x', 2000);
-        var texts = Enumerable.Range(0, 40 * 128).Select(i => $"{i} {block}").ToArray();
+        var texts = Enumerable.Range(0, 100 * 128).Select(i => $"{i} {block}").ToArray();
         string path = WriteFile("big.parquet", new() { ["text"] = texts }, CompressionMethod.Zstd, rowsPerGroup: 128);
         long peakLive = 0;
         int n = 0;
@@ -161,5 +161,42 @@ public sealed class ParquetReaderTests : IDisposable
         Assert.Equal(texts.Length, n);
         long wholeFileStrings = texts.Sum(t => (long)t.Length * 2);
         Assert.True(peakLive < wholeFileStrings / 4, $"live memory {peakLive} bytes while reading {wholeFileStrings} bytes of text");
+    }
+
+    /// <summary>A file found by the property tests: a damaged list count in the footer once kept the decoder looping.</summary>
+    private const string LoopingFooter =
+        "UEFSMRUAFfQLFcgCLBUgFQAVBhUGHBgtU3RvcnkgOTogdGhlIGNhdCAiVG9tIiByYW4gISEhIcOp5Lit8J+YgCBmYXIuGClTdG9yeSAwOiB0aG" +
+        "UgY2F0ICJUb20iIHJhbiDDqeS4rfCfmIAgZmFyLhYAKC1TdG9yeSA5OiB0aGUgY2F0ICJUb20iIHJhbiAhISEhw6nkuK3wn5iAIGZhci4YKVN0" +
+        "b3J5IDA6IHRoZSBjYXQgIlRvbSIgcmFuIMOp5Lit8J+YgCBmYXIuAAAAH4sIAAAAAAACA2JiYGBQYNQEksEl+UWVCgZWCiUZqQrJiSUKSiH5uU" +
+        "oKRYl5CodXPtmx9sP8GQ0KaYlFelpwxYbYFCuiqtaGqzbCqhpNuQ5cuTF25WjqdeHqTXCoR9OA8KopKV41I8mr5qR51YJEr1oS51WkiCIiWhGu" +
+        "NyQmXhGuNyQqYhGuNyQuZvUQGkxI9i8RcQsAAAD//wMA/kCJkPoCAAAVABWKDBW+AiwVIBUAFQYVBhwYK1N0b3J5IDMxOiB0aGUgY2F0ICJUb2" +
+        "0iIHJhbiAhw6nkuK3wn5iAIGZhci4YK1N0b3J5IDE2OiB0aGUgY2F0ICJUb20iIHJhbiAhw6nkuK3wn5iAIGZhci4WACgrU3RvcnkgMzE6IHRo" +
+        "ZSBjYXQgIlRvbSIgcmFuICHDqeS4rfCfmIAgZmFyLhgrU3RvcnkgMTY6IHRoZSBjYXQgIlRvbSIgcmFuICHDqeS4rfCfmIAgZmFyLgAAAB+LCA" +
+        "AAAAAAAgNiYmBgUGDUBpLBJflFlQqGZlYKJRmpCsmJJQpKIfm5SgpFiXkKiodXPtmx9sP8GQ0KaYlFejoI5eZYlaOp10Wot8CuHk2DHkKDJQ4N" +
+        "aDq04DqMDLDpQFWN8K+RIUn+NTIizb9GxiT618iEZP+akuRf0uLXiMT4NSI1fo1Ijl9jkuLXmJj4BQAAAP//AwAEYUItBQMAABUAFZIGFf4BLB" +
+        "UQFQAVBhUGHBguU3RvcnkgMzk6IHRoZSBjYXQgIlRvbSIgcmFuICEhISHDqeS4rfCfmIAgZmFyLhgsU3RvcnkgMzI6IHRoZSBjYXQgIlRvbSIg" +
+        "cmFuICEhw6nkuK3wn5iAIGZhci4WACguU3RvcnkgMzk6IHRoZSBjYXQgIlRvbSIgcmFuICEhISHDqeS4rfCfmIAgZmFyLhgsU3RvcnkgMzI6IH" +
+        "RoZSBjYXQgIlRvbSIgcmFuICEhw6nkuK3wn5iAIGZhci4AAAAfiwgAAAAAAAIDYmJgYBBg1AGSwSX5RZUKxkZWCiUZqQrJiSUKSiH5uUoKRYl5" +
+        "CoqKh1c+2bH2w/wZDQppiUV6ugj1xtjVo2nQQ2gwwaEBTYcWQocpNh2oqrURqs2wmo+qHMm/5iT614JU/1oS518AAAAA//8DABQ+LduJAQAAFQ" +
+        "IZLEgEcm9vdBUCABUMJQIYBHRleHQlAEwcAAAAFlAZPBkcJggcFQwZJQAGGRgEdGV4dBUEFiAWig8W3gUmCDwYLVN0b3J5IDk6IHRoZSBjYXQg" +
+        "IlRvbSIgcmFuICEhISHDqeS4rfCfmIAgZmFyLhgpU3RvcnkgMDogdGhlIGNhdCAiVG9tIiByYW4gw6nkuK3wn5iAIGZhci4WACgtU3RvcnkgOT" +
+        "ogdGhlIGNhdCAiVG9tIiByYW4gISEhIcOp5Lit8J+YgCBmYXIuGClTdG9yeSAwOiB0aGUgY2F0ICJUb20iIHJhbiDDqeS4rfCfmIAgZmFyLgAA" +
+        "ABaKDxYgNt4FABkcJuYFHBUMGSUABhkYBHRleHQVBBYgFqAPFtQFJuYFPBgrU3RvcnkgMzE6IHRoZSBjYXQgIlRvbSIgcmFuICHDqeS4rfCfmI" +
+        "AgZmFyLhgrU3RvcnkgMTY6IHRoZSBjYXQgIlRvbSIgcmFuICHDqeS4rfCfmIAgZmFyLhYAKCtTdG9yeSAzMTogdGhlIGNhdCAiVG9tIiByYW4g" +
+        "IcOp5Lit8J+YgCBmYXIuGCtTdG9yeSAxNjogdGhlIGNhdCAiVG9tIiByYW4gIcOp5Lit8J+YgCBmYXIuAAAAFqAPFiA21AUAGRwmugscFQwZ//" +
+        "//fxgEdGV4dBUEFhAWuAkWpAUmugs8GC5TdG9yeSAzOTogdGhlIGNhdCAiVG9tIiByYW4gISEhIcOp5Lit8J+YgCBmYXIuGCxTdG9yeSAzMjog" +
+        "dGhlIGNhdCAiVG9tIiByYW4gISHDqeS4rfCfmIAgZmFyLhYAKC5TdG9yeSAzOTogdGhlIGNhdCAiVG9tIiByYW4gISEhIcOp5Lit8J+YgCBmYX" +
+        "IuGCxTdG9yeSAzMjogdGhlIGNhdCAiVG9tIiByYW4gISHDqeS4rfCfmIAgZmFyLgAAABa4CRYQNqQFAChKUGFycXVldC5OZXQgdmVyc2lvbiA2" +
+        "LjEuMCAoYnVpbGQgYzE3OWQ5N2JkMjU0OWI1ZjQ0YTkyNDFlNzI5Zjg2OWQ0OTQ3ZWU1OSkAHgMAAFBBUjE=";
+
+    [Fact]
+    public async Task A_footer_count_that_runs_past_the_footer_is_an_error_not_a_hang()
+    {
+        string path = _dir.File("looping.parquet");
+        File.WriteAllBytes(path, Convert.FromBase64String(LoopingFooter));
+        var read = Task.Run(() => ReadAll([path]));
+        var e = await Assert.ThrowsAsync<LlmTrainerException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("a list of", e.Message);
     }
 }

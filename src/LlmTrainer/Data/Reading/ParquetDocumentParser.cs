@@ -20,7 +20,11 @@ internal static class ParquetDocumentParser
     public static IEnumerable<Document> Parse(Stream stream, string field, ReadContext context)
     {
         var options = context.Options;
-        ParquetReader? reader = Guard(context, null, () => ParquetReader.CreateAsync(stream, leaveStreamOpen: true).GetAwaiter().GetResult());
+        ParquetReader? reader = Guard(context, null, () =>
+        {
+            ParquetPageCheck.CheckFooter(stream);
+            return ParquetReader.CreateAsync(stream, leaveStreamOpen: true).GetAwaiter().GetResult();
+        });
         if (reader is null)
             yield break;
         try

@@ -9,7 +9,7 @@ namespace LlmTrainer.Data;
 /// </summary>
 internal static class ParquetPageCheck
 {
-    private const int MaxDepth = 16;
+    private const int MaxDepth = 32;
 
     /// <summary>Throws <see cref="InvalidDataException"/> when a page header of the chunk [start, start+length) is out of bounds.</summary>
     public static void Check(Stream stream, long start, long length, long uncompressedTotal, long rows)
@@ -36,6 +36,35 @@ internal static class ParquetPageCheck
                 throw new InvalidDataException($"page at {position}: {header.Values} values in a row group of {rows} rows");
             position = pageEnd;
         }
+    }
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> unless the file starts and ends with the magic bytes and its footer
+    /// (the file metadata) is one well-formed compact-protocol struct that fills the footer exactly. Walking it here,
+    /// bounded by its length, keeps a damaged count or field type from sending the library's decoder into a loop.
+    /// </summary>
+    public static void CheckFooter(Stream stream)
+    {
+        long length = stream.Length;
+        if (length < 12)
+            throw new InvalidDataException($"{length} bytes is too short for a Parquet file");
+        Span<byte> tail = stackalloc byte[8];
+        Span<byte> head = stackalloc byte[4];
+        stream.Position = 0;
+        stream.ReadExactly(head);
+        stream.Position = length - 8;
+        stream.ReadExactly(tail);
+        if (!head.SequenceEqual("PAR1"u8) || !tail[4..].SequenceEqual("PAR1"u8))
+            throw new InvalidDataException("no PAR1 magic bytes at the start and end of the file");
+        long footer = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(tail);
+        if (footer <= 0 || footer > length - 12)
+            throw new InvalidDataException($"a footer of {footer} bytes in a {length}-byte file");
+        long start = length - 8 - footer, end = length - 8;
+        stream.Position = start;
+        ReadStruct(stream, end, 0, null, top: false);
+        if (stream.Position != end)
+            throw new InvalidDataException($"the footer's metadata ends {end - stream.Position} bytes before the footer does");
+        stream.Position = 0;
     }
 
     private sealed class Header
@@ -94,6 +123,8 @@ internal static class ParquetPageCheck
 
     private static void Skip(Stream s, long end, int type, int depth)
     {
+        if (depth > MaxDepth)
+            throw new InvalidDataException("metadata nested too deeply");
         switch (type)
         {
             case 1 or 2:
@@ -115,6 +146,9 @@ internal static class ParquetPageCheck
                 int b = Byte(s, end);
                 long size = b >> 4 == 15 ? Varint(s, end) : b >> 4;
                 int element = b & 0x0F;
+                // Every element takes at least one byte: a count beyond the bytes left is damage.
+                if (size < 0 || size > end - s.Position)
+                    throw new InvalidDataException($"a list of {size} elements in {end - s.Position} bytes");
                 for (long i = 0; i < size; i++)
                 {
                     if (element is 1 or 2)
@@ -129,6 +163,8 @@ internal static class ParquetPageCheck
                 long size = Varint(s, end);
                 if (size == 0)
                     return;
+                if (size < 0 || size > end - s.Position)
+                    throw new InvalidDataException($"a map of {size} entries in {end - s.Position} bytes");
                 int types = Byte(s, end);
                 for (long i = 0; i < size; i++)
                 {

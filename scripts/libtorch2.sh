@@ -17,7 +17,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf '[libtorch2] %s\n' "$*" >&2; }
 
 CACHE=${LLMTRAIN_CHROOT_CACHE:-/var/cache/llmtrain}
-PACKAGES="libtorch-dev,libgloo-dev,g++,cmake,make,libopenblas0-pthread,libcu++-dev,ca-certificates"
+# Gloo's headers for distributed training, Node.js for the GGUF export test's independent parser, fonts for plots.
+PACKAGES="libtorch-dev,libgloo-dev,g++,cmake,make,libopenblas0-pthread,libcu++-dev,ca-certificates,nodejs,fonts-dejavu-core"
 MIRROR=${LLMTRAIN_DEBIAN_MIRROR:-}
 if [ -z "$MIRROR" ]; then
   # The mirror apt already uses on this machine.

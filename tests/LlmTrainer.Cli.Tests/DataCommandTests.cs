@@ -50,6 +50,28 @@ public sealed class DataCommandTests : IDisposable
         var (exit, _, stderr) = Run("data", "download", "wikipedia");
         Assert.NotEqual(0, exit);
         Assert.Contains("tinystories", stderr);
+        Assert.Contains("cosmopedia:SUBSET", stderr);
+        var subset = Run("data", "download", "cosmopedia:novels");
+        Assert.Equal(1, subset.Exit);
+        Assert.Contains("Unknown dataset 'cosmopedia:novels'", subset.Err);
+        var maxFiles = Run("data", "download", "tinystories", "--max-files", "1");
+        Assert.Equal(1, maxFiles.Exit);
+        Assert.Contains("--max-files applies to the Parquet datasets", maxFiles.Err);
+    }
+
+    [Fact]
+    public void Download_a_parquet_dataset_unreachable_explains_what_to_do_by_hand()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        string target = Path.Combine(_dir, "fw");
+        var (exit, _, stderr) = Run("data", "download", "fineweb-edu-sample", "--out", target, "--max-files", "2", "--base-url", $"http://127.0.0.1:{port}/hub");
+        Assert.Equal(1, exit);
+        Assert.Contains("by hand", stderr);
+        Assert.Contains($"http://127.0.0.1:{port}/hub/datasets/HuggingFaceFW/fineweb-edu/tree/main/sample/10BT", stderr);
+        Assert.Contains(target, stderr);
     }
 
     [Fact]

@@ -124,4 +124,59 @@ public sealed class DataPrepareCommandTests : IDisposable
         Assert.NotEqual(0, exit);
         Assert.Contains("xml", stderr);
     }
+
+    private static void WriteParquet(string path, Dictionary<string, string[]> columns, Parquet.CompressionMethod compression)
+    {
+        var fields = columns.Keys.Select(k => new Parquet.Schema.DataField<string>(k)).ToList();
+        using var file = File.Create(path);
+        var writer = Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(fields), file, new Parquet.ParquetOptions { CompressionMethod = compression }).GetAwaiter().GetResult();
+        try
+        {
+            using var group = writer.CreateRowGroup();
+            foreach (var field in fields)
+                group.WriteAsync(field, columns[field.Name]).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    [Fact]
+    public void Prepare_ParquetWithTextFieldAndFilter_AndAValInput()
+    {
+        var stories = new SyntheticStories(5).Stories(120).ToList();
+        Directory.CreateDirectory(Path_("code"));
+        WriteParquet(Path_("code/a.parquet"), new()
+        {
+            ["content"] = stories.Take(60).ToArray(),
+            ["lang"] = Enumerable.Range(0, 60).Select(i => i % 3 == 0 ? "rust" : "python").ToArray(),
+        }, Parquet.CompressionMethod.Zstd);
+        WriteParquet(Path_("code/b.parquet"), new()
+        {
+            ["content"] = stories.Skip(60).Take(50).ToArray(),
+            ["lang"] = Enumerable.Repeat("python", 50).ToArray(),
+        }, Parquet.CompressionMethod.Gzip);
+        File.WriteAllText(Path_("valid.txt"), string.Join("\n<|endoftext|>\n", stories.Skip(110)));
+        var (exit, stdout, stderr) = DataCommandTests.Run("prepare", "--input", Path_("code"), "--out", Path_("out"), "--vocab-size", "400",
+            "--text-field", "content", "--filter-field", "lang", "--filter-value", "python", "--val-input", Path_("valid.txt"));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("(from --val-input) 10 documents", stdout);
+        var meta = DatasetMeta.Load(Path_("out"));
+        Assert.Equal(40 + 50, meta.Train.Documents);
+        Assert.Equal(10, meta.Val.Documents);
+        Assert.Equal(DatasetMeta.FilesSplit, meta.ValSplit);
+        Assert.All(meta.Sources, s => Assert.Equal("parquet", s.Format));
+
+        var missing = DataCommandTests.Run("prepare", "--input", Path_("code"), "--out", Path_("out2"), "--vocab-size", "400");
+        Assert.Equal(1, missing.Exit);
+        Assert.Contains("no column \"text\"", missing.Err);
+        var half = DataCommandTests.Run("prepare", "--input", Path_("code"), "--out", Path_("out2"), "--vocab-size", "400", "--filter-field", "lang");
+        Assert.Equal(1, half.Exit);
+        Assert.Contains("--filter-field and --filter-value go together", half.Err);
+        var both = DataCommandTests.Run("prepare", "--input", Path_("code"), "--out", Path_("out2"), "--vocab-size", "400", "--text-field", "content",
+            "--val-input", Path_("valid.txt"), "--val-fraction", "0.1");
+        Assert.Equal(1, both.Exit);
+        Assert.Contains("--val-input and --val-fraction", both.Err);
+    }
 }

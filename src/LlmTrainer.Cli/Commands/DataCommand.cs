@@ -38,25 +38,40 @@ internal static class DataCommand
 
     private static Command CreateDownload()
     {
-        var dataset = new Argument<string>("dataset") { Description = "The dataset: tinystories (TinyStoriesV2-GPT4 train and valid text)" };
-        dataset.AcceptOnlyFromAmong("tinystories");
-        var output = new Option<string>("--out") { Description = "Directory for the files", DefaultValueFactory = _ => Path.Combine("data", "raw", "tinystories") };
-        var baseUrl = new Option<string>("--base-url") { Description = "Where the files are (a mirror)", DefaultValueFactory = _ => TinyStoriesDownload.DefaultBaseUrl };
-        var command = new Command("download", "Download a public dataset's text, resuming an interrupted download") { dataset, output, baseUrl };
+        var dataset = new Argument<string>("dataset") { Description = $"The dataset: {HubDataset.Help}" };
+        var output = new Option<string?>("--out") { Description = "Directory for the files (default: data/raw/DATASET, the subset as a folder)" };
+        var baseUrl = new Option<string?>("--base-url") { Description = "Where the files are (a mirror): TinyStories' folder, or a Hugging Face hub for the Parquet datasets" };
+        var maxFiles = new Option<int?>("--max-files") { Description = "Parquet datasets: only the first N files (in name order)" };
+        var command = new Command("download", "Download a public dataset, resuming an interrupted download and verifying checksums") { dataset, output, baseUrl, maxFiles };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
+            var stdout = parse.InvocationConfiguration.Output;
             try
             {
-                string dir = parse.GetValue(output)!;
-                IReadOnlyList<string> paths;
+                var hub = HubDataset.Parse(parse.GetValue(dataset)!);
+                if (hub is null)
+                {
+                    if (parse.GetValue(maxFiles) is not null)
+                        throw new LlmTrainerException("--max-files applies to the Parquet datasets; tinystories is two text files.");
+                    string dir = parse.GetValue(output) ?? Path.Combine("data", "raw", "tinystories");
+                    IReadOnlyList<string> paths;
+                    using (var progress = ConsoleProgress.Create(stderr))
+                        paths = await TinyStoriesDownload.DownloadAsync(dir, parse.GetValue(baseUrl), progress, null, cancellationToken);
+                    foreach (string path in paths)
+                        stdout.WriteLine(path);
+                    // The 15m/42m/110m configs read data/tinystories and use llama2.c's 32000-token vocabulary.
+                    stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --val-input {paths[1]} --out {Path.Combine("data", "tinystories")} --vocab-size 32000");
+                    return 0;
+                }
+                string target = parse.GetValue(output) ?? hub.DefaultDirectory;
+                IReadOnlyList<string> files;
                 using (var progress = ConsoleProgress.Create(stderr))
-                    paths = await TinyStoriesDownload.DownloadAsync(dir, parse.GetValue(baseUrl), progress, null, cancellationToken);
-                var stdout = parse.InvocationConfiguration.Output;
-                foreach (string path in paths)
+                    files = await HubDatasetDownload.DownloadAsync(hub, target, parse.GetValue(maxFiles), parse.GetValue(baseUrl), progress, null, cancellationToken);
+                foreach (string path in files)
                     stdout.WriteLine(path);
-                // The 15m/42m/110m configs read data/tinystories and use llama2.c's 32000-token vocabulary.
-                stdout.WriteLine($"next: llmtrain prepare --input {paths[0]} --out {Path.Combine("data", "tinystories")} --vocab-size 32000");
+                string name = hub.Name.Replace(':', '-');
+                stdout.WriteLine($"next: llmtrain prepare --input {target} --text-field {hub.TextField} --out {Path.Combine("data", name)} --vocab-size 32000");
                 return 0;
             }
             catch (LlmTrainerException e)

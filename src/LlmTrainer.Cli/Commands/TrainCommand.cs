@@ -223,12 +223,12 @@ internal static class TrainCommand
         if (rendezvous is null || !rendezvous.Environment.IsMaster)
         {
             if (rendezvous is not null) rendezvous.ShareFromMaster("data", () => "ready");
-            return TrainingData.Open(config.Data, (ulong)config.Seed, progress);
+            return TrainingData.Open(config.Data, (ulong)config.Seed, progress, config.SamplingMode);
         }
         TrainingData? data = null;
         rendezvous.ShareFromMaster("data", () =>
         {
-            data = TrainingData.Open(config.Data, (ulong)config.Seed, progress);
+            data = TrainingData.Open(config.Data, (ulong)config.Seed, progress, config.SamplingMode);
             return "ready";
         });
         return data!;

@@ -122,7 +122,7 @@ public sealed class TrainedModel : IDisposable
 
         state.VerifyFile(checkpointPath, CheckpointStore.ModelFileName);
         var target = ResolveDevice(device);
-        var model = new Llama(Trainer.ToModelConfig(config) with { Dropout = 0 });
+        var model = new Llama(Trainer.ToModelConfig(config, tokenizer.BosId) with { Dropout = 0 });
         try
         {
             using (var scope = torch.NewDisposeScope())

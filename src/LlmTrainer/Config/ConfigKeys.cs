@@ -10,6 +10,7 @@ internal static class ConfigKeys
     [
         Text("name", c => c.Name, (c, v) => c with { Name = v }),
         Data("data", c => c.Data, (c, v) => c with { Data = v }),
+        Text("sampling", c => c.Sampling, (c, v) => c with { Sampling = v }),
         Text("out_dir", c => c.OutDir, (c, v) => c with { OutDir = v }),
         Text("init_from", c => c.InitFrom, (c, v) => c with { InitFrom = v }),
         Text("device", c => c.Device, (c, v) => c with { Device = v }),
@@ -35,11 +36,14 @@ internal static class ConfigKeys
         Number("norm_eps", c => c.NormEps, (c, v) => c with { NormEps = v }),
         Number("dropout", c => c.Dropout, (c, v) => c with { Dropout = v }),
         Bool("tie_embeddings", c => c.TieEmbeddings, (c, v) => c with { TieEmbeddings = v }),
+        Bool("doc_mask", c => c.DocMask, (c, v) => c with { DocMask = v }),
 
         Int("batch_size", c => c.BatchSize, (c, v) => c with { BatchSize = v }),
         Int("grad_accum_steps", c => c.GradAccumSteps, (c, v) => c with { GradAccumSteps = v }),
         Bool("activation_checkpointing", c => c.ActivationCheckpointing, (c, v) => c with { ActivationCheckpointing = v }),
         Int("max_iters", c => c.MaxIters, (c, v) => c with { MaxIters = v }),
+        Int("max_epochs", c => c.MaxEpochs, (c, v) => c with { MaxEpochs = v },
+            c => c.Sampling == "sequential" ? null : $"counts passes of sequential sampling, and sampling is '{c.Sampling}'; set sampling to sequential, or leave max_epochs out."),
         Number("learning_rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }),
         Number("min_lr", c => c.MinLr, (c, v) => c with { MinLr = v }),
         Int("warmup_iters", c => c.WarmupIters, (c, v) => c with { WarmupIters = v }),

@@ -132,6 +132,10 @@ public static class ConfigValidator
         if (c.NormEps <= 0 || c.NormEps >= 1)
             Fail("norm_eps", $"must be a small positive number, got {Num(c.NormEps)}; llama uses 1e-5.");
 
+        if (c.Sampling is not ("random" or "sequential"))
+            Fail("sampling", $"'{c.Sampling}' is not a sampling mode; use random (windows at random positions) or sequential (every window once per epoch).");
+        if (c.MaxEpochs < 0)
+            Fail("max_epochs", $"{c.MaxEpochs} is negative; use 0 (no limit) or a number of passes over the data.");
         if (c.Dtype == "float16")
             Fail("dtype", "float16 training needs loss scaling, which llmtrain does not do; use bfloat16 (or auto) on GPUs, float32 on CPUs.");
         else if (!Dtypes.Contains(c.Dtype))

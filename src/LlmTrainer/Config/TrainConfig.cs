@@ -72,6 +72,21 @@ public sealed record TrainConfig
     /// <summary>Weight of the router z-loss (ST-MoE) in the training loss; 0 computes and logs it without training on it.</summary>
     public double MoeZLossCoef { get; init; }
 
+    /// <summary>
+    /// Attention stays inside each document of a packed sequence (documents begin with the end-of-text id), as
+    /// StableLM's end-of-document attention reset; rotary positions, being relative, then count from each document.
+    /// </summary>
+    public bool DocMask { get; init; }
+
+    /// <summary>"random" (windows at uniformly random positions) or "sequential" (every window once per epoch, shuffled per epoch).</summary>
+    public string Sampling { get; init; } = "random";
+
+    /// <summary>With sequential sampling: stop once a source has been walked this many times (0: max_iters alone stops).</summary>
+    public int MaxEpochs { get; init; }
+
+    /// <summary>The loader mode <see cref="Sampling"/> names.</summary>
+    public LlmTrainer.Data.SamplingMode SamplingMode => Sampling == "sequential" ? LlmTrainer.Data.SamplingMode.Sequential : LlmTrainer.Data.SamplingMode.Random;
+
     public bool IsMoe => NExperts >= 2;
 
     // Optimiser.

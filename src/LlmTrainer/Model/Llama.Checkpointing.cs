@@ -31,6 +31,7 @@ public sealed partial class Llama
         Tensor embedded;
         using (Autocast()) embedded = model.embed(idx);
         var (cos, sin) = model.rope.Slice(0, idx.size(1));
+        var mask = Config.DocMask ? model.document_mask(idx, null) : null;
         var inputs = new Tensor[layers.Count];
         var rngBefore = new byte[layers.Count][];
         var h = embedded.detach();
@@ -42,7 +43,7 @@ public sealed partial class Llama
                 inputs[i] = h;
                 if (dropout) rngBefore[i] = RngState(device);
                 using var layerScope = torch.NewDisposeScope();
-                h = layers[i].forward(h, cos, sin, null).MoveToOuterDisposeScope();
+                h = layers[i].forward(h, cos, sin, null, null, mask).MoveToOuterDisposeScope();
             }
         }
         var rngAfter = dropout ? RngState(device) : null;
@@ -72,7 +73,7 @@ public sealed partial class Llama
                 var input = inputs[i].detach().requires_grad_();
                 var losses = layerRouter.Length > 0 ? new RouterLosses(router!.AuxLossCoef, router.ZLossCoef) : null;
                 Tensor output;
-                using (Autocast()) output = layers[i].forward(input, cos, sin, null, losses);
+                using (Autocast()) output = layers[i].forward(input, cos, sin, null, losses, mask);
                 if (losses is null)
                     output.backward(grad);
                 else

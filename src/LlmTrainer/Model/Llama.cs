@@ -12,6 +12,9 @@ namespace LlmTrainer.Model;
 /// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool)"/>
 /// runs positions startPos.. against it; <see cref="forward(Tensor)"/> (training) never touches the cache.
 /// <see cref="forward_backward"/> (Llama.Checkpointing.cs) trains with activation checkpointing.
+/// With doc_mask, attention stays inside each document of the packed sequence (a boolean (B, 1, T, S) mask broadcast
+/// over heads), which also makes rotary positions count from each document's start (RoPE is relative); the KV cache
+/// remembers every cached position's document.
 /// </summary>
 public sealed partial class Llama : nn.Module<Tensor, Tensor>
 {
@@ -138,9 +141,14 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
         public readonly nn.RMSNorm norm;
         public readonly Rope rope;
         public readonly nn.Dropout dropout;
+        private readonly LlamaConfig config;
+
+        /// <summary>Each cached position's document and document start, (B, block_size) int64; with doc_mask while sampling.</summary>
+        private DocumentCache? documentCache;
 
         public LlamaModel(LlamaConfig c, ExpertCounts? counts)
         {
+            config = c;
             embed_tokens = register_module("embed_tokens", new nn.Embedding(c.VocabSize, c.DModel));
             layers = register_module("layers", new nn.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NLayer).Select(i => new DecoderLayer(c, i, counts))));
             norm = register_module("norm", new nn.RMSNorm(c.DModel, c.NormEps));
@@ -161,9 +169,25 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             long t = idx.size(1);
             var x = embed(idx);
             var (cos, sin) = rope.Slice(startPos ?? 0, t);
+            var mask = config.DocMask ? document_mask(idx, startPos) : null;
             foreach (var layer in layers)
-                x = layer.forward(x, cos, sin, startPos, router);
+                x = layer.forward(x, cos, sin, startPos, router, mask);
             return norm.forward(x);
+        }
+
+        /// <summary>The document mask of ids at positions startPos.. (their documents recorded in the cache when sampling).</summary>
+        public Tensor document_mask(Tensor idx, int? startPos)
+        {
+            long pos = startPos ?? 0, t = idx.size(1);
+            var previous = startPos is not null && pos > 0 ? documentCache!.Document.narrow(1, pos - 1, 1) : null;
+            var document = DocumentLayout.Of(idx, config.DocumentSeparator, previous);
+            var keys = document;
+            if (startPos is not null)
+            {
+                documentCache!.Document.narrow(1, pos, t).copy_(document);
+                keys = documentCache.Document.narrow(1, 0, pos + t);
+            }
+            return DocumentLayout.Mask(document, keys, pos);
         }
 
         /// <summary>Token embeddings, with dropout in training.</summary>
@@ -178,6 +202,8 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             clear_cache();
             foreach (var layer in layers)
                 layer.self_attn.kv_cache = new KvCache(batchSize, layer.self_attn.nKvHead, rope.Cos.size(0), layer.self_attn.headDim, dtype, device);
+            if (config.DocMask)
+                documentCache = new DocumentCache(batchSize, rope.Cos.size(0), device);
         }
 
         public void clear_cache()
@@ -187,12 +213,15 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
                 layer.self_attn.kv_cache?.Dispose();
                 layer.self_attn.kv_cache = null;
             }
+            documentCache?.Dispose();
+            documentCache = null;
         }
 
         public void reorder_cache(Tensor index)
         {
             foreach (var layer in layers)
                 layer.self_attn.kv_cache!.reorder(index);
+            documentCache?.reorder(index);
         }
     }
 
@@ -214,9 +243,9 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             post_attention_layernorm = register_module("post_attention_layernorm", new nn.RMSNorm(c.DModel, c.NormEps));
         }
 
-        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos, RouterLosses? router = null)
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos, RouterLosses? router = null, Tensor? mask = null)
         {
-            var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, startPos);
+            var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, startPos, mask);
             var n = post_attention_layernorm.forward(h);
             return h + (block_sparse_moe is not null ? block_sparse_moe.forward(n, router) : mlp!.forward(n));
         }
@@ -242,7 +271,8 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             resid_dropout = register_module("resid_dropout", new nn.Dropout(c.Dropout));
         }
 
-        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos)
+        /// <param name="mask">With doc_mask: which keys each query may attend to, (B, 1, T, S), causality included.</param>
+        public Tensor forward(Tensor x, Tensor cos, Tensor sin, int? startPos, Tensor? mask = null)
         {
             long b = x.size(0), t = x.size(1);
             // (B, T, H·D) → (B, H, T, D)
@@ -253,7 +283,14 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             k = Rope.Apply(k, cos, sin);
             Tensor y;
             if (startPos is not { } pos)
-                y = F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true);
+                y = mask is null
+                    ? F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true)
+                    : F.scaled_dot_product_attention(q, k, v, attn_mask: mask, dropout_p: training ? dropout : 0);
+            else if (mask is not null)
+            {
+                (k, v) = kv_cache!.update(pos, k, v);
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+            }
             else
             {
                 // The new positions attend to every cached one before them and causally among themselves.

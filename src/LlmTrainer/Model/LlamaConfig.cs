@@ -13,6 +13,11 @@ namespace LlmTrainer.Model;
 /// ⌈factor · tokens · experts_per_token / n_experts⌉ of a batch's tokens, first come (by position) first served;
 /// the rest skip that expert (Switch Transformer's capacity). Evaluation and sampling never drop tokens.
 /// </param>
+/// <param name="DocMask">
+/// A token attends only to earlier tokens of its own document in the packed sequence; documents begin with
+/// <paramref name="DocumentSeparator"/> (the end-of-text id). Rotary positions then count from each document's start
+/// in effect, RoPE's scores depending only on the distance between tokens.
+/// </param>
 public sealed record LlamaConfig(
     int VocabSize,
     int DModel,
@@ -27,7 +32,9 @@ public sealed record LlamaConfig(
     double Dropout = 0,
     int NExperts = 0,
     int ExpertsPerToken = 2,
-    double MoeCapacityFactor = 0)
+    double MoeCapacityFactor = 0,
+    bool DocMask = false,
+    int DocumentSeparator = -1)
 {
     public int HeadDim => DModel / NHead;
 
@@ -48,11 +55,14 @@ public sealed record LlamaConfig(
             throw new ArgumentException($"experts_per_token ({ExpertsPerToken}) must be between 1 and n_experts ({NExperts})");
         if (!(MoeCapacityFactor >= 0) || double.IsInfinity(MoeCapacityFactor))
             throw new ArgumentException($"moe_capacity_factor ({MoeCapacityFactor}) must be 0 (no dropping) or positive");
+        if (DocMask && (DocumentSeparator < 0 || DocumentSeparator >= VocabSize))
+            throw new ArgumentException($"doc_mask needs the document separator (end-of-text) id in 0..{VocabSize - 1}; got {DocumentSeparator}");
     }
 
     /// <summary>
-    /// The members as a record prints them, with the MoE ones only for a mixture of experts: a dense model reads as it
-    /// did before MoE existed, and so does the config hash of its checkpoints (taken over this text).
+    /// The members as a record prints them, with the MoE ones only for a mixture of experts and the document-mask ones
+    /// only with doc_mask: a dense model reads as it did before either existed, and so does the config hash of its
+    /// checkpoints (taken over this text).
     /// </summary>
     private bool PrintMembers(StringBuilder builder)
     {
@@ -62,6 +72,9 @@ public sealed record LlamaConfig(
         if (IsMoe)
             builder.Append(CultureInfo.CurrentCulture,
                 $"NExperts = {NExperts}, ExpertsPerToken = {ExpertsPerToken}, MoeCapacityFactor = {MoeCapacityFactor}, ");
+        // Document masking changes what the weights compute; the separator id belongs to the tokenizer (checked by its hash).
+        if (DocMask)
+            builder.Append(CultureInfo.CurrentCulture, $"DocMask = True, ");
         builder.Append(CultureInfo.CurrentCulture, $"HeadDim = {HeadDim}");
         return true;
     }

@@ -75,7 +75,7 @@ public sealed class Trainer : IDisposable
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
 
         torch.manual_seed(config.Seed);
-        model = new Llama(ToModelConfig(config), device);
+        model = new Llama(ToModelConfig(config, data.Tokenizer.BosId), device);
         if (config.InitFrom.Length > 0) Interop.InitFrom.LoadInto(model, config, data.Tokenizer);
         // Weight decay only on matrices (embeddings and projections), not on the norms' scales.
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
@@ -105,9 +105,11 @@ public sealed class Trainer : IDisposable
 
     public long Step => step;
 
-    public static LlamaConfig ToModelConfig(TrainConfig c) => new(
+    /// <param name="endOfTextId">The tokenizer's end-of-text id: where each document begins, for doc_mask.</param>
+    public static LlamaConfig ToModelConfig(TrainConfig c, int endOfTextId = 0) => new(
         c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
-        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor);
+        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor,
+        c.DocMask, endOfTextId);
 
     /// <summary>
     /// A hash of what makes checkpoints compatible: the model's shape and routing, not what only training does with it
@@ -174,6 +176,14 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>Sequential sampling with max_epochs: true once a source has been walked that many times.</summary>
+    private bool EpochsDone() => config.MaxEpochs > 0 && data.TrainCursor.Epochs.Max() >= config.MaxEpochs;
+
+    /// <summary>" | epoch 1.37" in sequential sampling (see <see cref="TrainingData.TrainEpoch"/>), else nothing.</summary>
+    private string EpochText() => config.SamplingMode == SamplingMode.Sequential
+        ? string.Create(CultureInfo.InvariantCulture, $" | epoch {data.TrainEpoch(config.BlockSize):F2}")
+        : "";
+
     private TrainResult RunSteps(CancellationToken stop)
     {
         double? firstVal = null, lastVal = null;
@@ -186,7 +196,7 @@ public sealed class Trainer : IDisposable
         intervalLoad = model.expert_load();
         bool interrupted = false;
 
-        while (step < config.MaxIters)
+        while (step < config.MaxIters && !EpochsDone())
         {
             // Evaluate before the step, except right after a resume (that eval already happened).
             if (step % config.EvalInterval == 0 && !(step == resumedAt && step > 0))
@@ -221,7 +231,7 @@ public sealed class Trainer : IDisposable
                 var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
                 intervalLoad = load;
                 progress.Info(
-                    $"step {step}/{config.MaxIters} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
+                    $"step {step}/{config.MaxIters}{EpochText()} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
                     $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)}{AllReduceText(steps)} | ETA {Format(eta)}");
                 metrics?.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
                     last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
@@ -239,6 +249,8 @@ public sealed class Trainer : IDisposable
             }
         }
 
+        if (!interrupted && EpochsDone())
+            progress.Info($"max_epochs {config.MaxEpochs} reached at step {step}.");
         if (!interrupted)
         {
             var valLoss = Evaluate(saveBest: true);

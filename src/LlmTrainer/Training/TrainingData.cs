@@ -35,7 +35,8 @@ public sealed class TrainingData : IDisposable
     /// Opens the data named by the config: the built-in stories (prepared into the cache on first use) or prepared
     /// directories. Every directory must have been tokenized with the same tokenizer.
     /// </summary>
-    public static TrainingData Open(DataSpec spec, ulong seed, IProgressReporter progress)
+    /// <param name="sampling">How training windows are drawn; evaluation windows are always random, from a fixed seed.</param>
+    public static TrainingData Open(DataSpec spec, ulong seed, IProgressReporter progress, SamplingMode sampling = SamplingMode.Random)
     {
         var sources = spec.IsBuiltin
             ? [new DataSource(BuiltinData.EnsurePrepared(progress), 1.0)]
@@ -55,7 +56,7 @@ public sealed class TrainingData : IDisposable
                 var val = TokenDataset.Open(s.Path, "val", tokenizer.Hash);
                 data.sets.Add((train, val, s.Weight));
             }
-            data.trainBatches = new BatchPrefetcher(data.Loader("train", seed));
+            data.trainBatches = new BatchPrefetcher(data.Loader("train", seed, sampling));
             return data;
         }
         catch
@@ -65,16 +66,32 @@ public sealed class TrainingData : IDisposable
         }
     }
 
-    private DataLoader Loader(string split, ulong seed)
+    private DataLoader Loader(string split, ulong seed, SamplingMode mode = SamplingMode.Random)
     {
         var components = sets.Select(s => new MixtureComponent(split == "train" ? s.Train : s.Val, s.Weight)).ToList();
-        return components.Count == 1 ? new DataLoader(components[0].Dataset, SamplingMode.Random, seed) : new DataLoader(components, SamplingMode.Random, seed);
+        return components.Count == 1 ? new DataLoader(components[0].Dataset, mode, seed) : new DataLoader(components, mode, seed);
     }
 
     /// <summary>A new loader over a split, always from the same seed, so that every evaluation sees the same batches.</summary>
     public DataLoader EvalLoader(string split, ulong seed) => Loader(split, seed);
 
     /// <summary>
+    /// Sequential sampling: passes over the training data so far, as the most-walked source's completed epochs plus the
+    /// share of its current one (windows of <paramref name="blockSize"/> + 1 tokens); 0 in random sampling.
+    /// </summary>
+    public double TrainEpoch(int blockSize)
+    {
+        var cursor = TrainCursor;
+        if (cursor.Mode != "sequential") return 0;
+        double most = 0;
+        for (int i = 0; i < sets.Count; i++)
+        {
+            long windows = Math.Max(1, (sets[i].Train.TokenCount - 1) / blockSize);
+            most = Math.Max(most, cursor.Epochs[i] + (double)cursor.Positions[i] / windows);
+        }
+        return most;
+    }
+
     /// The next training batch on <paramref name="device"/> (this rank's rows of it, in data-parallel training); the one
     /// after it is drawn meanwhile, on another thread.
     /// </summary>

@@ -50,7 +50,7 @@ public sealed class ConfigJsonTests : IDisposable
             "weight_decay", "beta1", "beta2", "grad_clip", "warmup_iters", "lr_decay_iters", "min_lr", "cooldown_iters",
             "grad_accum_steps", "dtype", "device", "seed", "out_dir", "log_interval", "checkpoint_interval", "data",
             "n_experts", "experts_per_token", "eval_seed", "name", "multiple_of", "activation_checkpointing",
-            "moe_capacity_factor", "moe_aux_loss_coef", "moe_z_loss_coef", "init_from",
+            "moe_capacity_factor", "moe_aux_loss_coef", "moe_z_loss_coef", "init_from", "doc_mask", "sampling",
         ];
         Assert.Equal(design.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
         Assert.Equal("builtin", document.RootElement.GetProperty("data").GetString());

@@ -68,6 +68,8 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
     {
         ["activation_checkpointing"] = "recomputes each layer in the backward instead of keeping its activations: the same gradients " +
                                        "(ActivationCheckpointingTests) in less memory, which bench train measures",
+        ["max_epochs"] = "stops a sequential run after that many passes over a source, which the short probe run never completes; " +
+                         "TrainerTests.Sequential_sampling_with_max_epochs_stops_after_one_pass_and_logs_the_epoch shows the stop",
     };
 
     /// <summary>For each key, a value other than the base config's and where the change shows; MoE keys start from a MoE base.</summary>
@@ -107,6 +109,8 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         ("log_interval", "2", Effect.Run, false),
         ("checkpoint_interval", "2", Effect.Run, false),
         ("data", "B", Effect.Run, false),
+        ("doc_mask", "true", Effect.Run, false),
+        ("sampling", "sequential", Effect.Run, false),
         ("moe_aux_loss_coef", "0.5", Effect.Run, true),
         ("moe_z_loss_coef", "0.1", Effect.Run, true),
         ("name", "other", Effect.RunDirectory, false),
@@ -237,7 +241,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         var dir = Path.Combine(data.Root, "runs", Guid.NewGuid().ToString("N"));
         config = config with { OutDir = dir };
         var run = RunDirectory.Create(config);
-        using (var trainingData = TrainingData.Open(config.Data, (ulong)config.Seed, NullProgress.Instance))
+        using (var trainingData = TrainingData.Open(config.Data, (ulong)config.Seed, NullProgress.Instance, config.SamplingMode))
         {
             var watcher = new CheckpointWatcher(Path.Combine(run.CheckpointsPath, "latest"));
             using (var trainer = new Trainer(config, run, trainingData, watcher))

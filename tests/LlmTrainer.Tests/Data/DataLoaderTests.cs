@@ -84,26 +84,57 @@ public sealed class DataLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Sequential_WalksInOrder_AndCountsEpochs()
+    public void Sequential_VisitsEveryWindowOncePerEpoch_InAFreshOrderEachEpoch_AndCountsEpochs()
     {
         using var ds = TokenDataset.Open(_dir.File("a"), "val"); // 101 tokens
-        var loader = new DataLoader(ds, SamplingMode.Sequential);
+        var loader = new DataLoader(ds, SamplingMode.Sequential, seed: 3);
         var starts = new List<long>();
         var epochs = new List<long>();
         for (int i = 0; i < 6; i++)
         {
-            var batch = loader.GetBatch(4, 10);
-            for (int r = 0; r < 4; r++)
+            var batch = loader.GetBatch(5, 10);
+            for (int r = 0; r < 5; r++)
             {
                 starts.Add(batch.X[r * 10]);
                 Assert.Equal(batch.X[r * 10] + 10, batch.Y[r * 10 + 9]);
             }
             epochs.Add(loader.Epoch);
         }
-        // Windows of 11 tokens fit at 0, 10, …, 90 (ten per pass); the 11th row starts the next epoch.
+        // Windows of 11 tokens fit at 0, 10, …, 90: ten per pass, each once, in another order every pass.
         long[] pass = Enumerable.Range(0, 10).Select(i => i * 10L).ToArray();
-        Assert.Equal(pass.Concat(pass).Concat(pass[..4]), starts);
-        Assert.Equal([0L, 0, 1, 1, 1, 2], epochs);
+        var passes = starts.Chunk(10).ToList();
+        Assert.All(passes, p => Assert.Equal(pass, p.Order()));
+        Assert.NotEqual(passes[0], passes[1]);
+        Assert.NotEqual(passes[1], passes[2]);
+        Assert.NotEqual(pass, passes[0]);
+        Assert.Equal([0L, 1, 1, 2, 2, 3], epochs);
+        // The same seed gives the same orders; another seed others.
+        var again = new DataLoader(ds, SamplingMode.Sequential, seed: 3);
+        Assert.Equal(starts[..5], again.GetBatch(5, 10).X.Where((_, i) => i % 10 == 0));
+        var other = new DataLoader(ds, SamplingMode.Sequential, seed: 4);
+        Assert.NotEqual(starts[..10], other.GetBatch(10, 10).X.Where((_, i) => i % 10 == 0));
+    }
+
+    [Fact]
+    public void WindowOrder_IsAPermutation_ForEveryCount_AndDependsOnTheKey()
+    {
+        foreach (long n in Enumerable.Range(1, 130).Select(i => (long)i).Concat([1000, 4097, 65_537]))
+        {
+            var order = new WindowOrder(n, WindowOrder.Key(7, 0, 0));
+            var seen = new bool[n];
+            for (long i = 0; i < n; i++)
+            {
+                long w = order[i];
+                Assert.InRange(w, 0, n - 1);
+                Assert.False(seen[w], $"window {w} twice for n = {n}");
+                seen[w] = true;
+            }
+        }
+        var a = new WindowOrder(1000, WindowOrder.Key(7, 0, 0));
+        var b = new WindowOrder(1000, WindowOrder.Key(7, 0, 1));
+        var c = new WindowOrder(1000, WindowOrder.Key(7, 1, 0));
+        Assert.True(Enumerable.Range(0, 1000).Count(i => a[i] == b[i]) < 20);
+        Assert.True(Enumerable.Range(0, 1000).Count(i => a[i] == c[i]) < 20);
     }
 
     [Theory]

@@ -107,6 +107,7 @@ public sealed class PrepareJobTests : IDisposable
             ["json"] = WriteJson("a.json", first),
             ["jsonl"] = WriteJsonl("a.jsonl", first),
             ["jsonlgz"] = WriteJsonl("b.jsonl.gz", first, gzip: true),
+            ["parquet"] = WriteParquet("a.parquet", first),
         };
         byte[]? reference = null;
         foreach (var (name, path) in inputs)
@@ -257,5 +258,54 @@ public sealed class PrepareJobTests : IDisposable
         Prepare(_dir.File("in/prepared"), [_dir.File("in")], new PrepareOptions([], "", VocabSize: 300));
         var again = Prepare(_dir.File("out2"), [_dir.File("in")], new PrepareOptions([], "", VocabSize: 300));
         Assert.Equal(30, again.DocumentsRead);
+    }
+
+    private string WriteParquet(string name, IEnumerable<string> stories)
+    {
+        string path = _dir.File(name);
+        ParquetTestFile.Write(path, new Dictionary<string, string?[]> { ["text"] = stories.ToArray() }, rowsPerGroup: 37);
+        return path;
+    }
+
+    [Fact]
+    public void ValInput_MakesTheValSplit_EveryInputDocumentGoesToTrain_AndMetaRecordsIt()
+    {
+        var train = _stories.Take(120).ToList();
+        var valid = _stories.Skip(120).Take(15).ToList();
+        string input = WriteParquet("train.parquet", train);
+        string valInput = WriteTxt("valid.txt", valid);
+        string output = _dir.File("out");
+        var summary = Prepare(output, [input], new PrepareOptions([], "", VocabSize: 400, ValInputs: [valInput]));
+        Assert.True(summary.ValFromFiles);
+        Assert.Equal(train, Documents(output, "train"));
+        Assert.Equal(valid, Documents(output, "val"));
+        var meta = DatasetMeta.Load(output);
+        Assert.Equal(DatasetMeta.FilesSplit, meta.ValSplit);
+        Assert.Equal(0, meta.ValFraction);
+        var source = Assert.Single(meta.ValSources!);
+        Assert.Equal(Path.GetFullPath(valInput), source.Path);
+        Assert.Equal(15, source.Documents);
+        Assert.Equal(Path.GetFullPath(input), Assert.Single(meta.Sources).Path);
+        Assert.Contains("\"val_split\": \"files\"", File.ReadAllText(Path.Combine(output, DatasetMeta.FileName)));
+
+        // Without it, the split is by hash, and meta.json says so.
+        string hashed = _dir.File("hashed");
+        Prepare(hashed, [input], new PrepareOptions([], "", VocabSize: 400, ValFraction: 0.1));
+        Assert.Equal(DatasetMeta.HashSplit, DatasetMeta.Load(hashed).ValSplit);
+        Assert.Null(DatasetMeta.Load(hashed).ValSources);
+    }
+
+    [Fact]
+    public void ValInput_WithDedup_DropsTrainCopiesOfValDocuments_AndAFileInBothIsRefused()
+    {
+        var train = _stories.Take(60).ToList();
+        string input = WriteTxt("train.txt", train);
+        string valInput = WriteTxt("valid.txt", train.Take(5));
+        string output = _dir.File("out");
+        Prepare(output, [input], new PrepareOptions([], "", VocabSize: 400, Dedup: true, ValInputs: [valInput]));
+        Assert.Equal(train.Skip(5), Documents(output, "train"));
+        Assert.Equal(train.Take(5), Documents(output, "val"));
+        var e = Assert.Throws<LlmTrainerException>(() => Prepare(_dir.File("out2"), [input], new PrepareOptions([], "", VocabSize: 400, ValInputs: [input])));
+        Assert.Contains("both an --input and a --val-input", e.Message);
     }
 }

@@ -383,6 +383,13 @@ public sealed class ParserPropertyTests : IDisposable
     [Fact]
     public void Documents_txt_damaged() => Bytes("docs.txt", Text, ReadDocuments, cases: Cases / 2);
 
+    [Theory]
+    [InlineData(Parquet.CompressionMethod.Snappy)]
+    [InlineData(Parquet.CompressionMethod.Zstd)]
+    [InlineData(Parquet.CompressionMethod.Gzip)]
+    public void Documents_parquet_damaged(Parquet.CompressionMethod compression) =>
+        Bytes("docs.parquet", ParquetTestFile.Bytes(new Dictionary<string, string?[]> { ["text"] = Stories }, compression, rowsPerGroup: 16), ReadDocuments, cases: Cases / 3);
+
     [Fact]
     public void Documents_gzip_damaged()
     {

@@ -91,7 +91,7 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
     {
         var run = File.Exists(Path.Combine(outDir, RunDirectory.ConfigFileName)) ? RunDirectory.Open(outDir) : RunDirectory.Create(cfg);
         if (!File.Exists(run.ConfigPath)) File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
-        using var data = TrainingData.Open(cfg.Data, (ulong)cfg.Seed, new LinesProgress());
+        using var data = TrainingData.Open(cfg.Data, (ulong)cfg.Seed, new LinesProgress(), cfg.SamplingMode);
         using var trainer = new Trainer(cfg, run, data, progress ?? new LinesProgress());
         if (resume) trainer.Resume(run.Checkpoints.Find("latest")!);
         return trainer.Run(stop);
@@ -305,5 +305,56 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         var other = Config(dir, 8, "--d_model", "64");
         var e = Assert.Throws<LlmTrainerException>(() => Train(other, dir, resume: true));
         Assert.Contains("another shape", e.Message);
+    }
+
+    /// <summary>A dataset of about 190 windows of 33 tokens: an epoch of sequential sampling is about 24 steps of 8 windows.</summary>
+    private string SmallEpochData()
+    {
+        string dir = Path.Combine(dataset.Root, "epochs");
+        lock (dataset)
+        {
+            if (!Directory.Exists(dir))
+            {
+                var text = Path.Combine(dataset.Root, "epochs.txt");
+                new SyntheticStories(9).WriteText(text, 20);
+                new PrepareJob(new PrepareOptions([text], dir, TokenizerPath: Path.Combine(dataset.Data, "tokenizer.json"), ValFraction: 0.1)).Run();
+            }
+        }
+        return dir;
+    }
+
+    [Fact]
+    public void Sequential_sampling_with_max_epochs_stops_after_one_pass_and_logs_the_epoch()
+    {
+        string data = SmallEpochData();
+        var meta = DatasetMeta.Load(data);
+        long windows = (meta.Train.Tokens - 1) / 32;
+        long stepsPerEpoch = (windows + 7) / 8; // 4 rows × 2 micro-batches per step
+        var outDir = Path.Combine(dataset.Root, "max-epochs");
+        var progress = new LinesProgress();
+        var result = Train(Config(outDir, 1000, "--data", data, "--sampling", "sequential", "--max_epochs", "1"), outDir, progress: progress);
+        Assert.Equal(stepsPerEpoch, result.Step);
+        Assert.Contains(progress.Lines, l => l.Contains($"max_epochs 1 reached at step {stepsPerEpoch}", StringComparison.Ordinal));
+        Assert.Contains(progress.Lines, l => l.StartsWith("step 1/1000 | epoch 0.0", StringComparison.Ordinal));
+        Assert.Contains(progress.Lines, l => l.StartsWith($"step {stepsPerEpoch}/1000 | epoch 1.0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Sequential_sampling_resumed_mid_epoch_equals_the_run_straight_through_bit_for_bit()
+    {
+        string data = SmallEpochData();
+        var straight = Path.Combine(dataset.Root, "seq-straight");
+        var split = Path.Combine(dataset.Root, "seq-split");
+        // 34 steps cross the end of the first epoch (about 24 steps); the resume at 13 is inside it.
+        Train(Config(straight, 34, "--data", data, "--sampling", "sequential"), straight);
+        Train(Config(split, 13, "--data", data, "--sampling", "sequential"), split);
+        Train(Config(split, 34, "--data", data, "--sampling", "sequential"), split, resume: true);
+        var a = Losses(straight);
+        Assert.Equal(34, a.Count);
+        Assert.Equal(a, Losses(split));
+        // And the order differs from random sampling's.
+        var random = Path.Combine(dataset.Root, "seq-random");
+        Train(Config(random, 5, "--data", data), random);
+        Assert.NotEqual(a[..5], Losses(random));
     }
 }

@@ -27,6 +27,38 @@ public sealed class FileDownloader : IDisposable
         };
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("llmtrain", typeof(FileDownloader).Assembly.GetName().Version?.ToString(3)));
+        if (_options.BearerToken is { Length: > 0 } token)
+            _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    /// <summary>A small text resource (a file listing), with the same error handling as a download.</summary>
+    public async Task<string> GetTextAsync(Uri url, CancellationToken cancellationToken = default)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.StallTimeout);
+            response = await _client.GetAsync(url, timeout.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new UnreachableException(e.Message, e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UnreachableException("connection timed out", e);
+        }
+        using (response)
+        {
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                throw new LlmTrainerException($"{url} answered HTTP {(int)response.StatusCode}: the dataset is gated; accept its terms on its page and set HF_TOKEN to an access token.");
+            if (response.StatusCode == HttpStatusCode.NotFound)
+                throw new LlmTrainerException($"{url} was not found (HTTP 404): check the dataset name and subset.");
+            if (!response.IsSuccessStatusCode)
+                throw new LlmTrainerException($"{url} answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}. Try again later.");
+            return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Unreachable servers (no network, refused connection, DNS failure) surface as this, so callers can explain what to do offline.</summary>

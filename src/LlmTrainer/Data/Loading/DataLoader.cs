@@ -7,9 +7,11 @@ namespace LlmTrainer.Data;
 /// A window is <c>blockSize + 1</c> consecutive tokens of a split's stream (it may cross shard boundaries and
 /// document boundaries, as in nanoGPT); x is its first blockSize tokens, y the last blockSize.
 /// In a mixture, each sequence first picks its dataset by weight. Random mode draws start positions uniformly;
-/// sequential mode walks each dataset's stream in order, window after window (advancing by blockSize so that
-/// every token is a target once per epoch), and starts a new epoch when the next window would run past the end.
-/// All randomness comes from one seeded <see cref="Xoshiro256"/>, so <see cref="Cursor"/> captures everything.
+/// sequential mode cuts each dataset's stream into windows that follow each other (advancing by blockSize so that
+/// every token is a target once per epoch) and visits each window once per epoch, in an order shuffled afresh every
+/// epoch (<see cref="WindowOrder"/>, keyed by the seed, the dataset and the epoch); a dataset starts its next epoch
+/// right after its last window. All randomness comes from the seed and one seeded <see cref="Xoshiro256"/>, so
+/// <see cref="Cursor"/> captures everything.
 /// </summary>
 public sealed class DataLoader
 {
@@ -18,6 +20,7 @@ public sealed class DataLoader
     private readonly long[] _positions;
     private readonly long[] _epochs;
     private Xoshiro256 _rng;
+    private ulong _orderSeed;
 
     public DataLoader(TokenDataset dataset, SamplingMode mode = SamplingMode.Random, ulong seed = 0)
         : this([new MixtureComponent(dataset, 1.0)], mode, seed)
@@ -44,6 +47,7 @@ public sealed class DataLoader
         _epochs = new long[_components.Length];
         Mode = mode;
         _rng = new Xoshiro256(seed);
+        _orderSeed = seed;
     }
 
     public SamplingMode Mode { get; }
@@ -56,9 +60,13 @@ public sealed class DataLoader
     /// <summary>Completed sequential passes over the first (or only) dataset.</summary>
     public long Epoch => _epochs[0];
 
+    /// <summary>Sequential mode: the next window's place in the current epoch's order, per dataset.</summary>
+    public IReadOnlyList<long> Positions => _positions;
+
     public long BatchesDrawn { get; private set; }
 
-    public DataCursor Cursor => new(Mode == SamplingMode.Random ? "random" : "sequential", _rng.State, _positions.ToArray(), _epochs.ToArray(), BatchesDrawn);
+    public DataCursor Cursor => new(Mode == SamplingMode.Random ? "random" : "sequential", _rng.State, _positions.ToArray(), _epochs.ToArray(), BatchesDrawn,
+        Mode == SamplingMode.Sequential ? _orderSeed.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) : null);
 
     public void Restore(DataCursor cursor)
     {
@@ -75,6 +83,11 @@ public sealed class DataLoader
                     $"The saved data cursor position {cursor.Positions[i]} lies outside '{_components[i].Dataset.Name}' ({_components[i].Dataset.TokenCount} tokens); resume with the same data.");
         }
         _rng = Xoshiro256.FromState(cursor.Rng);
+        if (cursor.Order is string order)
+        {
+            if (!ulong.TryParse(order, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out _orderSeed))
+                throw new LlmTrainerException($"The saved data cursor has an invalid window order '{order}' (16 hex digits expected); resume from an intact checkpoint.");
+        }
         cursor.Positions.ToArray().CopyTo(_positions, 0);
         cursor.Epochs.ToArray().CopyTo(_epochs, 0);
         BatchesDrawn = cursor.Batches;
@@ -139,16 +152,24 @@ public sealed class DataLoader
         return _cumulative.Length - 1;
     }
 
+    /// <summary>The start of the next window of the current epoch's order; after the last one, the next epoch begins.</summary>
     private long NextSequentialStart(int component, int blockSize)
     {
-        long count = _components[component].Dataset.TokenCount;
-        if (_positions[component] + blockSize + 1 > count)
+        // Windows of blockSize + 1 tokens at 0, blockSize, 2·blockSize, … as far as they fit.
+        long windows = (_components[component].Dataset.TokenCount - 1) / blockSize;
+        if (_positions[component] >= windows)
+        {
+            // A cursor saved with another block size, or at the end of an epoch by an older loader.
+            _positions[component] = 0;
+            _epochs[component]++;
+        }
+        var order = new WindowOrder(windows, WindowOrder.Key(_orderSeed, component, _epochs[component]));
+        long start = order[_positions[component]] * blockSize;
+        if (++_positions[component] == windows)
         {
             _positions[component] = 0;
             _epochs[component]++;
         }
-        long start = _positions[component];
-        _positions[component] += blockSize;
         return start;
     }
 

@@ -5,6 +5,6 @@ public enum SamplingMode
     /// <summary>Each sequence starts at a uniformly random position (nanoGPT/llama2.c style).</summary>
     Random,
 
-    /// <summary>Sequences follow each other through the token stream; a pass over it is an epoch.</summary>
+    /// <summary>Every window of the token stream once per epoch, in an order shuffled afresh each epoch.</summary>
     Sequential,
 }

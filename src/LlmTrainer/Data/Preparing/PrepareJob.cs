@@ -12,7 +12,8 @@ namespace LlmTrainer.Data;
 /// <c>tokenizer.json</c>, <c>tokenizer.model</c> or <c>tokenizer.bin</c>).
 /// A bounded pipeline keeps memory flat whatever the input size: one thread reads documents in batches, every core
 /// encodes batches, and the calling thread writes them in input order (so the output does not depend on the thread
-/// count), de-duplicating and assigning each document to train or val by its hash. Each document is written as the
+/// count), de-duplicating and assigning each document to train or val by its hash, or, with val inputs, reading the
+/// val files first into val and every other document into train. Each document is written as the
 /// end-of-text id followed by its tokens. Everything goes to a temporary directory that is renamed into place at
 /// the end, so a failed or cancelled run leaves nothing half-written. Each document starts with the tokenizer's
 /// document-start token (<see cref="Tokenizer.BosId"/>).
@@ -39,6 +40,11 @@ public sealed class PrepareJob
         var clock = Stopwatch.StartNew();
         var readOptions = o.Read ?? ReadOptions.Default;
         var reader = new DocumentReader(o.Inputs, readOptions, _progress);
+        // The val files are often of another format (TinyStories' valid .txt beside Parquet train files): a Parquet
+        // row filter applies to them only when they are Parquet too.
+        var valReader = o.ValInputs is { } valInputs ? new DocumentReader(valInputs, ValReadOptions(valInputs, readOptions), _progress) : null;
+        if (valReader?.Files.Select(Path.GetFullPath).Intersect(reader.Files.Select(Path.GetFullPath)).FirstOrDefault() is string both)
+            throw new LlmTrainerException($"'{both}' is both an --input and a --val-input file; a document belongs to one split.");
         string output = Path.GetFullPath(o.OutputDirectory);
         CheckOutput(output);
 
@@ -83,7 +89,7 @@ public sealed class PrepareJob
             string tokenizerFile = tokenizer.FileName;
             tokenizer.Save(Path.Combine(temp, tokenizerFile));
             var encodeClock = Stopwatch.StartNew();
-            var result = Encode(reader, tokenizer, temp, encodeClock, cancellationToken);
+            var result = Encode(reader, valReader, tokenizer, temp, encodeClock, cancellationToken);
             encodeClock.Stop();
 
             var dtype = TokenDTypes.ForVocabulary(tokenizer.VocabSize);
@@ -97,9 +103,11 @@ public sealed class PrepareJob
                 result.Val,
                 reader.Sources.Select(s => s with { Path = Path.GetFullPath(s.Path) }).ToArray(),
                 new DedupMeta(o.Dedup, result.DocumentsRead, result.Duplicates),
-                reader.SkippedRecords,
-                o.ValFraction,
-                o.ShardTokens);
+                reader.SkippedRecords + (valReader?.SkippedRecords ?? 0),
+                valReader is null ? o.ValFraction : 0,
+                o.ShardTokens,
+                valReader is null ? DatasetMeta.HashSplit : DatasetMeta.FilesSplit,
+                valReader?.Sources.Select(s => s with { Path = Path.GetFullPath(s.Path) }).ToArray());
             meta.Save(temp);
             if (Directory.Exists(output))
                 Directory.Delete(output);
@@ -107,11 +115,13 @@ public sealed class PrepareJob
 
             var summary = new PrepareSummary(
                 output, Path.Combine(output, tokenizerFile), tokenizer.Hash, trained, tokenizer.VocabSize, dtype,
-                reader.TotalBytes, result.DocumentsRead, result.Duplicates, reader.SkippedRecords, reader.InvalidUtf8Sequences,
+                reader.TotalBytes + (valReader?.TotalBytes ?? 0), result.DocumentsRead, result.Duplicates,
+                reader.SkippedRecords + (valReader?.SkippedRecords ?? 0), reader.InvalidUtf8Sequences + (valReader?.InvalidUtf8Sequences ?? 0),
                 new SplitSummary(result.Train.Documents, result.Train.Tokens, result.Train.Shards.Count),
                 new SplitSummary(result.Val.Documents, result.Val.Tokens, result.Val.Shards.Count),
                 clock.Elapsed,
-                encodeClock.Elapsed);
+                encodeClock.Elapsed,
+                valReader is not null);
             return summary;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -125,6 +135,11 @@ public sealed class PrepareJob
             throw;
         }
     }
+
+    private static ReadOptions ValReadOptions(IReadOnlyList<string> valInputs, ReadOptions options) =>
+        options.FilterField is not null && InputResolver.Resolve(valInputs).All(f => DocumentFormats.FromFileName(f) != DocumentFormat.Parquet)
+            ? options with { FilterField = null, FilterValue = null }
+            : options;
 
     private static void Validate(PrepareOptions o)
     {
@@ -163,14 +178,15 @@ public sealed class PrepareJob
         }
     }
 
-    private sealed record WorkItem(List<Document>? Documents, TaskCompletionSource<EncodedBatch> Result);
+    /// <param name="Val">True for a batch of --val-input documents.</param>
+    private sealed record WorkItem(List<Document>? Documents, bool Val, TaskCompletionSource<EncodedBatch> Result);
 
     /// <summary>Per document: its hash and where its tokens (end-of-text id first) end in <see cref="Tokens"/>.</summary>
-    private sealed record EncodedBatch(ulong[] Hashes, int[] Ends, List<int> Tokens);
+    private sealed record EncodedBatch(ulong[] Hashes, int[] Ends, List<int> Tokens, bool Val);
 
     private sealed record EncodeResult(SplitMeta Train, SplitMeta Val, long DocumentsRead, long Duplicates);
 
-    private EncodeResult Encode(DocumentReader reader, Tokenizer tokenizer, string directory, Stopwatch clock, CancellationToken cancellationToken)
+    private EncodeResult Encode(DocumentReader reader, DocumentReader? valReader, Tokenizer tokenizer, string directory, Stopwatch clock, CancellationToken cancellationToken)
     {
         var o = _options;
         int workers = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
@@ -180,7 +196,7 @@ public sealed class PrepareJob
         using var ordered = new BlockingCollection<WorkItem>(workers * 4);
         int eot = tokenizer.BosId;
 
-        var readerTask = Task.Factory.StartNew(() => ReadBatches(reader, work, ordered, cts.Token), TaskCreationOptions.LongRunning);
+        var readerTask = Task.Factory.StartNew(() => ReadBatches(valReader, reader, work, ordered, cts.Token), TaskCreationOptions.LongRunning);
         var encoders = Enumerable.Range(0, workers)
             .Select(_ => Task.Factory.StartNew(() => EncodeBatches(work, tokenizer, eot, cts.Token), TaskCreationOptions.LongRunning))
             .ToArray();
@@ -188,7 +204,9 @@ public sealed class PrepareJob
         var dtype = TokenDTypes.ForVocabulary(tokenizer.VocabSize);
         using var train = new ShardSetWriter(directory, "train", dtype, o.ShardTokens);
         using var val = new ShardSetWriter(directory, "val", dtype, o.ShardTokens);
+        // Val files are read first: with --dedup, train then loses any copy of a val document.
         var seen = o.Dedup ? new HashSet<ulong>() : null;
+        double valFraction = valReader is null ? o.ValFraction : 0;
         long read = 0, duplicates = 0, trainDocs = 0, valDocs = 0;
         // Until val has a document, the train document with the lowest split score is held back, so that
         // val can take it at the end: a non-zero val fraction always yields at least one val document.
@@ -214,7 +232,7 @@ public sealed class PrepareJob
                         continue;
                     }
                     double score = DocumentHash.SplitScore(hash);
-                    if (score < o.ValFraction)
+                    if (batch.Val || score < valFraction)
                     {
                         val.Append(document);
                         valDocs++;
@@ -225,7 +243,7 @@ public sealed class PrepareJob
                             held = null;
                         }
                     }
-                    else if (o.ValFraction > 0 && valDocs == 0 && score < heldScore)
+                    else if (valFraction > 0 && valDocs == 0 && score < heldScore)
                     {
                         if (held is not null)
                         {
@@ -244,7 +262,7 @@ public sealed class PrepareJob
                 if (clock.Elapsed - lastReport >= ReportEvery)
                 {
                     lastReport = clock.Elapsed;
-                    ReportProgress(reader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: false);
+                    ReportProgress(reader, valReader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: false);
                 }
             }
             // A cancelled reader stops early and quietly: never mistake that for the end of the input.
@@ -257,7 +275,7 @@ public sealed class PrepareJob
                 else
                     trainDocs++;
             }
-            ReportProgress(reader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: true);
+            ReportProgress(reader, valReader, read, train.TokenCount + val.TokenCount, clock.Elapsed, final: true);
         }
         catch
         {
@@ -288,25 +306,28 @@ public sealed class PrepareJob
             read, duplicates);
     }
 
-    private static void ReadBatches(DocumentReader reader, BlockingCollection<WorkItem> work, BlockingCollection<WorkItem> ordered, CancellationToken token)
+    private static void ReadBatches(DocumentReader? valReader, DocumentReader reader, BlockingCollection<WorkItem> work, BlockingCollection<WorkItem> ordered, CancellationToken token)
     {
         try
         {
-            var batch = new List<Document>(BatchDocuments);
-            long chars = 0;
-            foreach (var document in reader.Read())
+            foreach (var (source, isVal) in valReader is null ? [(reader, false)] : new[] { (valReader, true), (reader, false) })
             {
-                batch.Add(document);
-                chars += document.Text.Length;
-                if (batch.Count >= BatchDocuments || chars >= BatchChars)
+                var batch = new List<Document>(BatchDocuments);
+                long chars = 0;
+                foreach (var document in source.Read())
                 {
-                    Submit(batch, work, ordered, token);
-                    batch = new List<Document>(BatchDocuments);
-                    chars = 0;
+                    batch.Add(document);
+                    chars += document.Text.Length;
+                    if (batch.Count >= BatchDocuments || chars >= BatchChars)
+                    {
+                        Submit(batch, isVal, work, ordered, token);
+                        batch = new List<Document>(BatchDocuments);
+                        chars = 0;
+                    }
                 }
+                if (batch.Count > 0)
+                    Submit(batch, isVal, work, ordered, token);
             }
-            if (batch.Count > 0)
-                Submit(batch, work, ordered, token);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -318,7 +339,7 @@ public sealed class PrepareJob
             failed.SetException(e);
             try
             {
-                ordered.Add(new WorkItem(null, failed), token);
+                ordered.Add(new WorkItem(null, false, failed), token);
             }
             catch (OperationCanceledException)
             {
@@ -331,9 +352,9 @@ public sealed class PrepareJob
         }
     }
 
-    private static void Submit(List<Document> batch, BlockingCollection<WorkItem> work, BlockingCollection<WorkItem> ordered, CancellationToken token)
+    private static void Submit(List<Document> batch, bool isVal, BlockingCollection<WorkItem> work, BlockingCollection<WorkItem> ordered, CancellationToken token)
     {
-        var item = new WorkItem(batch, new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var item = new WorkItem(batch, isVal, new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously));
         ordered.Add(item, token);
         work.Add(item, token);
     }
@@ -357,7 +378,7 @@ public sealed class PrepareJob
                         tokenizer.Encode(documents[i].Text.AsSpan(), tokens);
                         ends[i] = tokens.Count;
                     }
-                    item.Result.SetResult(new EncodedBatch(hashes, ends, tokens));
+                    item.Result.SetResult(new EncodedBatch(hashes, ends, tokens, item.Val));
                 }
                 catch (Exception e)
                 {
@@ -370,11 +391,12 @@ public sealed class PrepareJob
         }
     }
 
-    private void ReportProgress(DocumentReader reader, long documents, long tokens, TimeSpan elapsed, bool final)
+    private void ReportProgress(DocumentReader reader, DocumentReader? valReader, long documents, long tokens, TimeSpan elapsed, bool final)
     {
         double seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        double mb = (final ? reader.TotalBytes : reader.BytesRead) / 1e6;
-        double total = reader.TotalBytes / 1e6;
+        long totalBytes = reader.TotalBytes + (valReader?.TotalBytes ?? 0);
+        double mb = (final ? totalBytes : reader.BytesRead + (valReader?.BytesRead ?? 0)) / 1e6;
+        double total = totalBytes / 1e6;
         double rate = mb / seconds;
         string eta = final || rate <= 0 ? "done" : $"ETA {TimeSpan.FromSeconds(Math.Round((total - mb) / rate)):g}";
         _progress.Report(new ProgressUpdate("prepare", mb, total, "MB",

@@ -10,6 +10,7 @@ namespace LlmTrainer.Data;
 /// <param name="Dedup">Drop documents whose normalised text was seen before.</param>
 /// <param name="ShardTokens">Tokens per shard file.</param>
 /// <param name="Threads">Encoding threads; 0 uses every core.</param>
+/// <param name="ValInputs">Files, directories or globs whose documents make the val split, instead of a hash split of <paramref name="Inputs"/>.</param>
 public sealed record PrepareOptions(
     IReadOnlyList<string> Inputs,
     string OutputDirectory,
@@ -19,7 +20,8 @@ public sealed record PrepareOptions(
     double ValFraction = PrepareOptions.DefaultValFraction,
     bool Dedup = false,
     long ShardTokens = PrepareOptions.DefaultShardTokens,
-    int Threads = 0)
+    int Threads = 0,
+    IReadOnlyList<string>? ValInputs = null)
 {
     public const double DefaultValFraction = 0.005;
     public const long DefaultShardTokens = 100_000_000;

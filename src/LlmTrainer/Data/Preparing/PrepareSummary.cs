@@ -7,6 +7,7 @@ namespace LlmTrainer.Data;
 /// <param name="InvalidUtf8Replaced">Invalid UTF-8 sequences in the input, each replaced with U+FFFD.</param>
 /// <param name="Elapsed">The whole job, tokenizer training included.</param>
 /// <param name="EncodeElapsed">The encoding pass alone.</param>
+/// <param name="ValFromFiles">True when val holds the documents of the val inputs rather than a hash split.</param>
 public sealed record PrepareSummary(
     string OutputDirectory,
     string TokenizerFile,
@@ -22,7 +23,8 @@ public sealed record PrepareSummary(
     SplitSummary Train,
     SplitSummary Val,
     TimeSpan Elapsed,
-    TimeSpan EncodeElapsed)
+    TimeSpan EncodeElapsed,
+    bool ValFromFiles = false)
 {
     /// <summary>Input throughput of the encoding pass.</summary>
     public double MegabytesPerSecond => EncodeElapsed.TotalSeconds > 0 ? InputBytes / 1e6 / EncodeElapsed.TotalSeconds : 0;

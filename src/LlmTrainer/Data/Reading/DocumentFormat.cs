@@ -14,6 +14,9 @@ public enum DocumentFormat
 
     /// <summary>JSON Lines: one object per line, the text in one field (Cosmopedia: <c>text</c>).</summary>
     Jsonl,
+
+    /// <summary>Apache Parquet: the text in one string column (Cosmopedia: <c>text</c>, StarCoder: <c>content</c>).</summary>
+    Parquet,
 }
 
 public static class DocumentFormats
@@ -27,12 +30,13 @@ public static class DocumentFormats
         "txt" or "text" => DocumentFormat.Txt,
         "json" => DocumentFormat.Json,
         "jsonl" or "ndjson" => DocumentFormat.Jsonl,
-        _ => throw new LlmTrainerException($"Unknown input format '{name}': use auto, txt, json or jsonl."),
+        "parquet" => DocumentFormat.Parquet,
+        _ => throw new LlmTrainerException($"Unknown input format '{name}': use auto, txt, json, jsonl or parquet."),
     };
 
     public static string Name(this DocumentFormat format) => format.ToString().ToLowerInvariant();
 
-    /// <summary>The field that holds the text when none is chosen: TinyStories JSON uses "story", JSON Lines datasets "text".</summary>
+    /// <summary>The field that holds the text when none is chosen: TinyStories JSON uses "story", JSON Lines and Parquet datasets "text".</summary>
     public static string DefaultTextField(this DocumentFormat format) => format == DocumentFormat.Json ? "story" : "text";
 
     /// <summary>The format an extension names (".gz" stripped first), or Auto when it names none.</summary>
@@ -45,6 +49,7 @@ public static class DocumentFormats
             ".txt" => DocumentFormat.Txt,
             ".json" => DocumentFormat.Json,
             ".jsonl" or ".ndjson" or ".jsonlines" => DocumentFormat.Jsonl,
+            ".parquet" => DocumentFormat.Parquet,
             _ => DocumentFormat.Auto,
         };
     }

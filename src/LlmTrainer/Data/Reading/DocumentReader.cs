@@ -63,42 +63,64 @@ public sealed class DocumentReader
             {
                 using (file)
                 {
-                    bool gzip = IsGzip(file);
-                    byte[]? head = ReadHead(file, gzip, context, out bool complete);
-                    if (head is not null && Utf8Text.NotText(head, complete) is string notText)
+                    if (IsParquet(path, file))
                     {
-                        context.Bad(null, $"not a text file: {notText} (a binary file, or text in another encoding? llmtrain reads UTF-8 text, JSON and JSON Lines, optionally gzip-compressed)");
-                        head = null;
+                        string textField = _options.TextField ?? DocumentFormat.Parquet.DefaultTextField();
+                        using var rows = ParquetDocumentParser.Parse(file, textField, context).GetEnumerator();
+                        while (Next(rows, context, out var document))
+                        {
+                            documents++;
+                            Documents++;
+                            Interlocked.Exchange(ref _bytesRead, fileStart + Math.Min(file.Position, length));
+                            yield return document;
+                        }
+                        sources.Add(new SourceMeta(path, DocumentFormat.Parquet.Name(), documents, length));
                     }
-                    DocumentFormat? detected = head is null ? null : _options.Format != DocumentFormat.Auto ? _options.Format : DetectFormat(path, head);
-                    if (detected is not DocumentFormat format)
+                    else
                     {
-                        SkippedRecords = context.SkippedRecords;
-                        continue;
+                        if (_options.FilterField is not null)
+                            throw new LlmTrainerException($"{path}: --filter-field applies to Parquet files only; filter this input before preparing it, or leave out --filter-field.");
+                        bool gzip = IsGzip(file);
+                        byte[]? head = ReadHead(file, gzip, context, out bool complete);
+                        if (head is not null && Utf8Text.NotText(head, complete) is string notText)
+                        {
+                            context.Bad(null, $"not a text file: {notText} (a binary file, or text in another encoding? llmtrain reads UTF-8 text, JSON and JSON Lines, optionally gzip-compressed, and Parquet)");
+                            head = null;
+                        }
+                        DocumentFormat? detected = head is null ? null : _options.Format != DocumentFormat.Auto ? _options.Format : DetectFormat(path, head);
+                        if (detected is not DocumentFormat format)
+                        {
+                            SkippedRecords = context.SkippedRecords;
+                            continue;
+                        }
+                        file.Position = 0;
+                        using Stream stream = gzip ? new CheckedGzipStream(file) : file;
+                        string field = _options.TextField ?? format.DefaultTextField();
+                        IEnumerable<Document> documentsOfFile = format switch
+                        {
+                            DocumentFormat.Txt => TextDocumentParser.Parse(stream, context),
+                            DocumentFormat.Json => JsonArrayParser.Parse(stream, field, context),
+                            _ => JsonLinesParser.Parse(stream, field, context),
+                        };
+                        using var e = documentsOfFile.GetEnumerator();
+                        while (Next(e, context, out var document))
+                        {
+                            documents++;
+                            Documents++;
+                            InvalidUtf8Sequences = context.InvalidUtf8Sequences;
+                            Interlocked.Exchange(ref _bytesRead, fileStart + file.Position);
+                            yield return document;
+                        }
+                        sources.Add(new SourceMeta(path, format.Name(), documents, length));
                     }
-                    file.Position = 0;
-                    using Stream stream = gzip ? new CheckedGzipStream(file) : file;
-                    string field = _options.TextField ?? format.DefaultTextField();
-                    IEnumerable<Document> documentsOfFile = format switch
-                    {
-                        DocumentFormat.Txt => TextDocumentParser.Parse(stream, context),
-                        DocumentFormat.Json => JsonArrayParser.Parse(stream, field, context),
-                        _ => JsonLinesParser.Parse(stream, field, context),
-                    };
-                    using var e = documentsOfFile.GetEnumerator();
-                    while (Next(e, context, out var document))
-                    {
-                        documents++;
-                        Documents++;
-                        InvalidUtf8Sequences = context.InvalidUtf8Sequences;
-                        Interlocked.Exchange(ref _bytesRead, fileStart + file.Position);
-                        yield return document;
-                    }
-                    sources.Add(new SourceMeta(path, format.Name(), documents, length));
                 }
             }
             if (documents == 0 && context.SkippedRecords == skippedBefore)
-                context.Bad(null, "no documents found (is the file empty, or in another format? --format forces one)");
+            {
+                context.Bad(null, _options.FilterField is string filter
+                    ? $"no documents where column \"{filter}\" is \"{_options.FilterValue}\" (check --filter-field and --filter-value)"
+                    : "no documents found (is the file empty, or in another format? --format forces one)");
+            }
             Interlocked.Exchange(ref _bytesRead, completed);
             SkippedRecords = context.SkippedRecords;
             InvalidUtf8Sequences = context.InvalidUtf8Sequences;
@@ -138,6 +160,19 @@ public sealed class DocumentReader
         }
         document = default;
         return false;
+    }
+
+    /// <summary>Parquet by --format, else by its extension or its magic bytes.</summary>
+    private bool IsParquet(string path, FileStream file)
+    {
+        if (_options.Format != DocumentFormat.Auto)
+            return _options.Format == DocumentFormat.Parquet;
+        if (DocumentFormats.FromFileName(path) == DocumentFormat.Parquet)
+            return true;
+        Span<byte> magic = stackalloc byte[4];
+        int n = file.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+        file.Position = 0;
+        return n == 4 && ParquetDocumentParser.IsParquet(magic);
     }
 
     private static bool IsGzip(FileStream file)

@@ -5,12 +5,12 @@ namespace LlmTrainer.Data;
 
 /// <summary>
 /// Turns the paths a user gives into input files: a file as is; a directory as every .txt/.json/.jsonl file
-/// (optionally .gz) below it; a glob (<c>*</c>, <c>?</c>, <c>**</c> for any depth) as the files it matches.
+/// (optionally .gz) and every .parquet file below it; a glob (<c>*</c>, <c>?</c>, <c>**</c> for any depth) as the files it matches.
 /// Order is deterministic (ordinal by path) so the same inputs always make the same shards.
 /// </summary>
 public static class InputResolver
 {
-    private static readonly string[] Extensions = [".txt", ".json", ".jsonl", ".ndjson", ".jsonlines"];
+    private static readonly string[] Extensions = [".txt", ".json", ".jsonl", ".ndjson", ".jsonlines", ".parquet"];
 
     public static IReadOnlyList<string> Resolve(IEnumerable<string> inputs)
     {
@@ -43,7 +43,7 @@ public static class InputResolver
                 .Order(StringComparer.Ordinal)
                 .ToList();
             if (found.Count == 0)
-                throw new LlmTrainerException($"Input directory '{input}' holds no .txt, .json or .jsonl files (plain or .gz).");
+                throw new LlmTrainerException($"Input directory '{input}' holds no .txt, .json, .jsonl (plain or .gz) or .parquet files.");
             return found;
         }
         if (input.IndexOfAny(['*', '?']) >= 0)

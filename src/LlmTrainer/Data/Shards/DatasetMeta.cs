@@ -5,7 +5,8 @@ namespace LlmTrainer.Data;
 
 /// <summary>
 /// <c>meta.json</c> of a prepared directory: which tokenizer made the shards, how the tokens are stored,
-/// what each split holds and where the documents came from.
+/// what each split holds and where the documents came from. <c>val_split</c> says how val was chosen: by document
+/// hash (<c>hash</c>), or as the documents of given files (<c>files</c>, listed in <c>val_sources</c>).
 /// </summary>
 public sealed record DatasetMeta(
     int FormatVersion,
@@ -19,8 +20,16 @@ public sealed record DatasetMeta(
     DedupMeta Dedup,
     long SkippedRecords,
     double ValFraction,
-    long ShardTokens)
+    long ShardTokens,
+    string ValSplit = DatasetMeta.HashSplit,
+    IReadOnlyList<SourceMeta>? ValSources = null)
 {
+    /// <summary><see cref="ValSplit"/> when val holds the documents whose hash falls below <see cref="ValFraction"/>.</summary>
+    public const string HashSplit = "hash";
+
+    /// <summary><see cref="ValSplit"/> when val holds exactly the documents of the files in <see cref="ValSources"/> (prepare --val-input).</summary>
+    public const string FilesSplit = "files";
+
     public const string FileName = "meta.json";
     public const int CurrentFormatVersion = 1;
 
@@ -98,7 +107,7 @@ public sealed record SplitMeta(long Documents, long Tokens, IReadOnlyList<ShardI
 
 public sealed record ShardInfo(string File, long Tokens);
 
-/// <param name="Format">The format the file was read as: txt, json or jsonl.</param>
+/// <param name="Format">The format the file was read as: txt, json, jsonl or parquet.</param>
 /// <param name="Bytes">Size of the file on disk (compressed size for .gz).</param>
 public sealed record SourceMeta(string Path, string Format, long Documents, long Bytes);
 

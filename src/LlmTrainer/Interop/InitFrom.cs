@@ -117,8 +117,8 @@ public static class InitFrom
             throw new LlmTrainerException(
                 $"init_from {config.InitFrom}: the training data was tokenized with another tokenizer than the checkpoint's; prepare the data with it " +
                 $"(llmtrain prepare --tokenizer {TokenizerFile(source)} ...), so that the ids mean what the model learnt.");
-        var mine = model.Config with { BlockSize = 0, Dropout = 0, MoeCapacityFactor = 0 };
-        var theirs = source.Model.Config with { BlockSize = 0, Dropout = 0, MoeCapacityFactor = 0 };
+        var mine = model.Config with { BlockSize = 0, Dropout = 0, MoeCapacityFactor = 0, DocMask = false, DocumentSeparator = -1 };
+        var theirs = source.Model.Config with { BlockSize = 0, Dropout = 0, MoeCapacityFactor = 0, DocMask = false, DocumentSeparator = -1 };
         if (mine != theirs)
             throw new LlmTrainerException($"init_from {config.InitFrom}: the checkpoint's model ({theirs}) is not the run's ({mine}); start the run with the checkpoint's shape.");
         using var scope = torch.NewDisposeScope();

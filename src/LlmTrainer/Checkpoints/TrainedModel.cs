@@ -122,19 +122,8 @@ public sealed class TrainedModel : IDisposable
 
         state.VerifyFile(checkpointPath, CheckpointStore.ModelFileName);
         var target = ResolveDevice(device);
-        var model = new Llama(Trainer.ToModelConfig(config, tokenizer.BosId) with { Dropout = 0 });
-        try
-        {
-            using (var scope = torch.NewDisposeScope())
-                model.load_state_dict(TensorFiles.Load(Path.Combine(checkpointPath, CheckpointStore.ModelFileName)));
-            if (target != Device.CPU) model.to(target);
-            model.eval();
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = Build(Trainer.ToModelConfig(config, tokenizer.BosId) with { Dropout = 0 }, target,
+            () => TensorFiles.Load(Path.Combine(checkpointPath, CheckpointStore.ModelFileName)));
         return new TrainedModel
         {
             Model = model,
@@ -147,6 +136,38 @@ public sealed class TrainedModel : IDisposable
         };
     }
 
+    /// <summary>
+    /// A model of <paramref name="config"/> with the weights <paramref name="weights"/> loads (inside a dispose scope), on
+    /// <paramref name="target"/>, in eval mode; disposed again if anything fails. With <paramref name="mismatch"/>, weights
+    /// that do not fit the config are reported with it.
+    /// </summary>
+    private static Llama Build(LlamaConfig config, Device target, Func<IReadOnlyDictionary<string, Tensor>> weights, string? mismatch = null)
+    {
+        var model = new Llama(config);
+        try
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                try
+                {
+                    model.load_state_dict(weights());
+                }
+                catch (ArgumentException e) when (mismatch is not null)
+                {
+                    throw new LlmTrainerException($"{mismatch}: {e.Message}", e);
+                }
+            }
+            if (target != Device.CPU) model.to(target);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Another tool's checkpoint, with its own tokenizer; it has no run, and its state counts no steps.</summary>
     private static TrainedModel LoadImported(ImportedCheckpoint imported, string device)
     {
@@ -156,28 +177,7 @@ public sealed class TrainedModel : IDisposable
                 $"the tokenizer of {imported.Path} has {tokenizer.VocabSize} tokens but the model's vocabulary has {imported.Config.VocabSize}; they do not belong together.");
         var config = imported.ToTrainConfig();
         var target = ResolveDevice(device);
-        var model = new Llama(imported.Config);
-        try
-        {
-            using (var scope = torch.NewDisposeScope())
-            {
-                try
-                {
-                    model.load_state_dict(imported.LoadWeights());
-                }
-                catch (ArgumentException e)
-                {
-                    throw new LlmTrainerException($"{imported.Path}: the weights do not fit the model its config describes: {e.Message}", e);
-                }
-            }
-            if (target != Device.CPU) model.to(target);
-            model.eval();
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = Build(imported.Config, target, () => imported.LoadWeights(), $"{imported.Path}: the weights do not fit the model its config describes");
         return new TrainedModel
         {
             Model = model,

@@ -46,19 +46,19 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
             start ??= time;
             double? x = axis switch
             {
-                PlotAxis.Step => Number(e, "step"),
-                PlotAxis.Tokens => Number(e, "tokens"),
+                PlotAxis.Step => MetricsLog.ReadNumber(e, "step"),
+                PlotAxis.Tokens => MetricsLog.ReadNumber(e, "tokens"),
                 _ => time is { } now && start is { } first ? (now - first).TotalHours : null,
             };
             if (x is not { } at) continue;
             if (kind == "train")
             {
-                train.Add(at, Number(e, "loss"));
-                lr.Add(at, Number(e, "lr"));
-                speed.Add(at, Number(e, "tokens_per_sec"));
+                train.Add(at, MetricsLog.ReadNumber(e, "loss"));
+                lr.Add(at, MetricsLog.ReadNumber(e, "lr"));
+                speed.Add(at, MetricsLog.ReadNumber(e, "tokens_per_sec"));
             }
             else
-                val.Add(at, Number(e, "val_loss"));
+                val.Add(at, MetricsLog.ReadNumber(e, "val_loss"));
         }
         var raw = train.ToSeries($"{name} train");
         return new RunCurves(name, axis, raw, new Series($"{name} train (smoothed)", raw.X, Smooth(raw.Y, SmoothingWeight(raw.Count))),
@@ -79,16 +79,6 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
         return smoothed;
     }
 
-    private static double? Number(JsonElement e, string name)
-    {
-        if (!e.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.Number => v.GetDouble(),
-            JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-            _ => null,
-        };
-    }
 
     private sealed class Points
     {

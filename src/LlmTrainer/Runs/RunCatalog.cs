@@ -76,17 +76,17 @@ public static class RunCatalog
             {
                 case "train":
                     step = Math.Max(step, at);
-                    if (Number(e, "tokens") is { } tok) tokens = Math.Max(tokens, (long)tok);
-                    lastLoss = Number(e, "loss");
+                    if (MetricsLog.ReadNumber(e, "tokens") is { } tok) tokens = Math.Max(tokens, (long)tok);
+                    lastLoss = MetricsLog.ReadNumber(e, "loss");
                     if (lastLoss is { } l && !double.IsFinite(l)) diverged = true;
                     break;
                 case "eval":
-                    if (Number(e, "val_loss") is { } val && double.IsFinite(val) && (bestVal is null || val < bestVal))
+                    if (MetricsLog.ReadNumber(e, "val_loss") is { } val && double.IsFinite(val) && (bestVal is null || val < bestVal))
                     {
                         bestVal = val;
                         bestStep = at;
                     }
-                    if (Number(e, "bits_per_byte") is { } b) bpb = b;
+                    if (MetricsLog.ReadNumber(e, "bits_per_byte") is { } b) bpb = b;
                     break;
                 case "diverged":
                     diverged = true;
@@ -154,15 +154,4 @@ public static class RunCatalog
         return TimeSpan.FromSeconds(seconds);
     }
 
-    /// <summary>A number field; the strings "NaN" and "Infinity" that metrics.jsonl writes for non-finite values count as numbers.</summary>
-    private static double? Number(JsonElement e, string name)
-    {
-        if (!e.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.Number => v.GetDouble(),
-            JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-            _ => null,
-        };
-    }
 }

@@ -40,6 +40,21 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// A number field of a metrics.jsonl record; the strings "NaN" and "Infinity" written for non-finite values count as
+    /// numbers. Null when the field is missing or not a number.
+    /// </summary>
+    public static double? ReadNumber(JsonElement e, string name)
+    {
+        if (!e.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Number => v.GetDouble(),
+            JsonValueKind.String when double.TryParse(v.GetString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
+            _ => null,
+        };
+    }
+
     public string Path { get; }
 
     /// <summary>The TensorBoard event file this log writes too; null when it writes none.</summary>

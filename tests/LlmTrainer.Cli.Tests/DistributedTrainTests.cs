@@ -263,6 +263,28 @@ public sealed class DistributedTrainTests : IDisposable
         foreach (var (name, values) in wa) Assert.Equal(values, wb[name]);
     }
 
+    /// <summary>Slurm stops a job with SIGTERM, possibly to one task first: every rank stops after the same step.</summary>
+    [Fact]
+    public void Sigterm_to_one_worker_stops_every_rank_after_the_same_step()
+    {
+        int port = FreePort();
+        var outDir = Path.Combine(root, "sigterm");
+        Dictionary<string, string> Env(int rank) => new()
+        {
+            ["RANK"] = $"{rank}", ["WORLD_SIZE"] = "2", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = $"{port}",
+        };
+        using var rank0 = new Run(root, Args(outDir, 100_000, batch: 4, evalInterval: 1000), Env(0));
+        using var rank1 = new Run(root, Args(outDir, 100_000, batch: 4, evalInterval: 1000), Env(1));
+        rank0.WaitFor("step 3/", TimeSpan.FromMinutes(2));
+        Process.Start("kill", ["-TERM", rank1.Process.Id.ToString()])!.WaitForExit();
+        Assert.True(rank0.Exit(TimeSpan.FromMinutes(2)) == 130, rank0.Seen);
+        Assert.True(rank1.Exit(TimeSpan.FromMinutes(1)) == 130, rank1.Seen);
+        var state = CheckpointState.Read(Path.Combine(outDir, "checkpoints", "latest"));
+        Assert.Contains($"saved at step {state.Step}", rank0.Stdout);
+        Assert.Equal(state.Step, TrainLosses(outDir)[^1].Step);
+        Assert.Equal("", rank1.Stdout.Trim() + rank1.Stderr.Trim());
+    }
+
     [Fact]
     public void Resuming_with_another_world_size_continues_from_the_same_tokens_and_says_it_is_not_bit_identical()
     {

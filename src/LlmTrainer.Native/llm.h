@@ -1,6 +1,6 @@
 // Common definitions for the llmtrain native shim over libtorch.
 //
-// Conventions (see DESIGN.md §3):
+// Conventions (see docs/architecture.md, "The native boundary"):
 //  * A tensor crosses the boundary as an owning `at::Tensor*` made by `wrap()` and freed by `llm_tensor_free`.
 //  * Every function that can throw returns int32_t: 0 ok, 1 error, 2 out of memory. Results go to out-parameters;
 //    a null out-tensor means "undefined", never "error". The message is read with `llm_last_error()`.

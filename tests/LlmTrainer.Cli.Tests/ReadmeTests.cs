@@ -21,7 +21,7 @@ public sealed partial class ReadmeTests
     }
 
     /// <summary>Lines of the README's code blocks that run llmtrain, without environment assignments and comments.</summary>
-    public static TheoryData<string> Commands() => new(CommandLines());
+    public static TheoryData<string> Commands() => new(CommandLines().Distinct());
 
     private static List<string> CommandLines()
     {
@@ -95,6 +95,121 @@ public sealed partial class ReadmeTests
         Assert.Empty(Program.BuildRoot().Parse(["sample", "--prompt", "x", "--no-bos"]).Errors);
     }
 
+    /// <summary>
+    /// Every <c>llmtrain train</c> the README shows, in code blocks and in running text, after a launcher such as
+    /// torchrun or srun too: the tokens after <c>train</c>.
+    /// </summary>
+    public static TheoryData<string> TrainCommands() => new(TrainCommandLines(Readme).Distinct());
+
+    private static List<string> TrainCommandLines(string markdown)
+    {
+        var lines = new List<string>();
+        foreach (Match m in TrainInvocation().Matches(markdown))
+            lines.Add(StripComment(m.Value).Trim());
+        return lines;
+    }
+
+    /// <summary>
+    /// The <c>--key</c> tokens of a train command that are neither train's own options nor config keys. train passes
+    /// tokens it does not know to the config loader, so the parser alone accepts a misspelt key.
+    /// </summary>
+    internal static List<string> UnknownTrainKeys(string command)
+    {
+        var own = Program.BuildRoot().Subcommands.Single(c => c.Name == "train").Options
+            .SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet(StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var token in Split(command).SkipWhile(t => t != "train").Skip(1))
+        {
+            if (!token.StartsWith("--", StringComparison.Ordinal)) continue;
+            var name = token.Split('=', 2)[0];
+            if (own.Contains(name)) continue;
+            // The loader takes keys kebab-case as well as snake_case, in any case.
+            if (ConfigKeys.Find(name[2..].Replace('-', '_')) is null) unknown.Add(name);
+        }
+        return unknown;
+    }
+
+    [Theory]
+    [MemberData(nameof(TrainCommands))]
+    public void Every_key_given_to_train_in_the_readme_is_an_option_or_a_config_key(string command)
+    {
+        var unknown = UnknownTrainKeys(command);
+        Assert.True(unknown.Count == 0, $"{command}: {string.Join(", ", unknown)} is neither a train option nor a config key (src/LlmTrainer/Config/ConfigKeys.cs)");
+        // The values must load too: the tokens train leaves to the config loader, over the built-in config the line names.
+        var result = Program.BuildRoot().Parse(Split(command).Skip(1).ToArray());
+        Assert.Empty(result.Errors);
+        var config = result.GetValue<string?>("--config");
+        // A file of the reader's own (my.json) is not here: its overrides are checked over the defaults.
+        var builtin = config is null ? null : Path.GetFileNameWithoutExtension(config);
+        var options = new ConfigLoadOptions
+        {
+            Config = builtin is not null && BuiltinConfigs.Exists(builtin) ? builtin : null,
+            Environment = new Dictionary<string, string>(),
+            CheckDataPaths = false,
+        };
+        ConfigLoader.Load(result.UnmatchedTokens, options);
+    }
+
+    [Theory]
+    [InlineData("llmtrain train --config 15m --max_itres 5000", "--max_itres")]
+    [InlineData("llmtrain train --batch-size=8 --lerning_rate=3e-4", "--lerning_rate")]
+    [InlineData("torchrun --nproc-per-node 2 llmtrain train --nproc_per_node 2", "--nproc_per_node")]
+    public void A_misspelt_train_key_is_caught(string command, string key)
+    {
+        Assert.Equal([key], UnknownTrainKeys(command));
+        // The same line in a README code block is found and refused.
+        Assert.Equal([key], TrainCommandLines($"```\n{command}\n```\n").SelectMany(UnknownTrainKeys));
+    }
+
+    [Fact]
+    public void Train_options_and_config_keys_in_either_spelling_are_known()
+    {
+        Assert.Empty(UnknownTrainKeys("llmtrain train --config 15m --resume runs/x --force --nproc-per-node 2 --dist-backend gloo"));
+        Assert.Empty(UnknownTrainKeys("llmtrain train --max_iters 5 --max-iters=5 --Learning_Rate 1e-3 --activation_checkpointing"));
+        Assert.Contains(TrainCommandLines(Readme), c => c.StartsWith("llmtrain train --resume", StringComparison.Ordinal));
+    }
+
+    /// <summary>The README's layout section: from its heading to the next one.</summary>
+    private static string LayoutSection()
+    {
+        var start = Readme.IndexOf("\n## Layout", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no '## Layout' section");
+        var end = Readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        return end < 0 ? Readme[start..] : Readme[start..end];
+    }
+
+    [Fact]
+    public void The_layout_names_every_folder_of_the_library_and_points_to_the_architecture()
+    {
+        var section = LayoutSection();
+        var folders = Directory.GetDirectories(Path.Combine(RepoRoot(), "src", "LlmTrainer"))
+            .Select(Path.GetFileName).Where(n => n is not ("bin" or "obj")).ToList();
+        Assert.NotEmpty(folders);
+        var missing = folders.Where(f => !Regex.IsMatch(section, $@"^\s+{Regex.Escape(f!)}/\s", RegexOptions.Multiline)).ToList();
+        Assert.True(missing.Count == 0, $"README.md's layout section does not list src/LlmTrainer/{string.Join(", ", missing)}: add a line each");
+        Assert.Contains("docs/architecture.md", section);
+        Assert.True(File.Exists(Path.Combine(RepoRoot(), "docs", "architecture.md")));
+    }
+
+    [Fact]
+    public void The_markdown_links_point_inside_the_repository()
+    {
+        var root = RepoRoot();
+        foreach (var file in new[] { "README.md", Path.Combine("docs", "architecture.md") })
+        {
+            var text = File.ReadAllText(Path.Combine(root, file));
+            foreach (Match link in MarkdownLink().Matches(text))
+            {
+                var target = link.Groups["target"].Value.Split('#')[0];
+                if (target.Length == 0) continue; // an anchor in the same file
+                Assert.False(target.Contains("://", StringComparison.Ordinal), $"{file} links outside the repository: {target}");
+                var full = Path.GetFullPath(Path.Combine(root, Path.GetDirectoryName(file)!, target));
+                Assert.True(full.StartsWith(root, StringComparison.Ordinal) && (File.Exists(full) || Directory.Exists(full)),
+                    $"{file} links to {target}, which is not in the repository");
+            }
+        }
+    }
+
     [Fact]
     public void The_defaults_a_config_file_starts_from_are_the_ones_the_readme_names()
     {
@@ -160,6 +275,12 @@ public sealed partial class ReadmeTests
         if (any) parts.Add(current.ToString());
         return parts;
     }
+
+    [GeneratedRegex(@"\bllmtrain train\b[^`\n]*")]
+    private static partial Regex TrainInvocation();
+
+    [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
+    private static partial Regex MarkdownLink();
 
     [GeneratedRegex(@"^(\w+=\S+\s+)+")]
     private static partial Regex EnvironmentAssignment();

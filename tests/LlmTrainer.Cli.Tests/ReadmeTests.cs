@@ -285,6 +285,8 @@ public sealed partial class ReadmeTests
     [GeneratedRegex(@"^(\w+=\S+\s+)+")]
     private static partial Regex EnvironmentAssignment();
 
-    [GeneratedRegex(@"^\| `(?<name>[^`]+)` \| (?<params>[\d,]+).*$", RegexOptions.Multiline)]
+    // A parameter count alone in its cell or before its note ("(vocab 2048)"), so that other tables' rows of a config
+    // (batch "8 × 256") are not taken for the parameter table's.
+    [GeneratedRegex(@"^\| `(?<name>[^`]+)` \| (?<params>[\d,]+)(?= \(| \|).*$", RegexOptions.Multiline)]
     private static partial Regex TableRow();
 }

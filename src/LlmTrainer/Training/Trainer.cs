@@ -36,6 +36,7 @@ public sealed class Trainer : IDisposable
     private readonly TrainingData data;
     private readonly IProgressReporter progress;
     private readonly Device device;
+    private readonly int cudaIndex;
     private readonly ScalarType? autocastDtype;
     private readonly Llama model;
     private readonly optim.AdamW optimizer;
@@ -71,6 +72,7 @@ public sealed class Trainer : IDisposable
         this.dist = dist;
         shard = dist is null ? default : new DataShard(dist.Rank, dist.WorldSize);
         device = Device.Parse(config.Device);
+        cudaIndex = Math.Max(device.Index, 0); // "cuda" without an index is cuda:0
         autocastDtype = config.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(config.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
 
@@ -81,7 +83,7 @@ public sealed class Trainer : IDisposable
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
         var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
         optimizer = new optim.AdamW(
-            [new optim.ParamGroup(decay, weight_decay: config.WeightDecay), new optim.ParamGroup(noDecay, weight_decay: 0)],
+            [new optim.ParamGroup(decay), new optim.ParamGroup(noDecay, weight_decay: 0)],
             lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2, eps: 1e-8, weight_decay: config.WeightDecay);
         schedule = LearningRateSchedule.From(config);
         if (dist is not null)
@@ -92,7 +94,7 @@ public sealed class Trainer : IDisposable
             ddp = new nn.parallel.DistributedDataParallel(dist.Data, model.parameters().ToList(), overlap: !config.ActivationCheckpointing);
         }
         flopsPerToken = ModelShape.From(config).TrainingFlopsPerToken();
-        peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(Math.Max(device.Index, 0))) : null;
+        peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(cudaIndex)) : null;
     }
 
     public Llama Model => model;
@@ -147,7 +149,7 @@ public sealed class Trainer : IDisposable
         if (savedWorld != WorldSize)
             progress.Warn($"{checkpointDirectory} was saved by {savedWorld} process(es) and this run has {WorldSize}: training continues from the same " +
                           $"global position ({tokensSeen:N0} tokens), but the batches differ from here on, so it is no longer bit-identical to an uninterrupted run.");
-        if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, Math.Max(device.Index, 0));
+        if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, cudaIndex);
         if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step);
         progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
@@ -224,7 +226,7 @@ public sealed class Trainer : IDisposable
                 double msPerStep = seconds * 1000 / Math.Max(steps, 1);
                 double tflops = tokensPerSec * flopsPerToken / 1e12;
                 double? mfu = peakTflops is { } peak ? tflops / peak : null;
-                double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) / 1048576.0 : null;
+                double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(cudaIndex) / 1048576.0 : null;
                 var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
                 // Assignments dropped for capacity since the last log line, counted on the host as the steps ran.
                 var load = model.expert_load();
@@ -386,7 +388,7 @@ public sealed class Trainer : IDisposable
             bucketsDuringBackward += reduced.BucketsDuringBackward;
             buckets += reduced.Buckets;
         }
-        var norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip > 0 ? config.GradClip : 0);
+        var norm = nn.utils.clip_grad_norm_(model.parameters(), config.GradClip); // 0 only measures
         optimizer.step();
         optimizer.zero_grad(set_to_none: true);
         Tensor Mean(Tensor sum) => (k > 1 ? sum / k : sum).MoveToOuterDisposeScope();
@@ -432,7 +434,7 @@ public sealed class Trainer : IDisposable
         ReadPending(); // never save the weights of a diverged run
         if (!IsMaster) return; // the replicas are identical: rank 0 saves for all
         var rng = new Dictionary<string, byte[]> { ["cpu"] = torch.get_rng_state() };
-        if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(Math.Max(device.Index, 0));
+        if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(cudaIndex);
         var state = new CheckpointState
         {
             Step = step,

@@ -77,14 +77,8 @@ internal static class ParquetPageCheck
         if (depth > MaxDepth)
             throw new InvalidDataException("page header nested too deeply");
         short id = 0;
-        while (true)
+        while (NextField(s, end, ref id, out int type))
         {
-            int b = Byte(s, end);
-            int type = b & 0x0F;
-            if (type == 0)
-                return;
-            int delta = b >> 4;
-            id = delta != 0 ? (short)(id + delta) : (short)ZigZag(Varint(s, end));
             if (top && header is not null && id is 2 or 3 && type == 5)
             {
                 long value = ZigZag(Varint(s, end));
@@ -103,17 +97,23 @@ internal static class ParquetPageCheck
         }
     }
 
+    /// <summary>The next field header of a compact-protocol struct: its id (a delta from the last one, or given in full) and type; false at the struct's end.</summary>
+    private static bool NextField(Stream s, long end, ref short id, out int type)
+    {
+        int b = Byte(s, end);
+        type = b & 0x0F;
+        if (type == 0)
+            return false;
+        int delta = b >> 4;
+        id = delta != 0 ? (short)(id + delta) : (short)ZigZag(Varint(s, end));
+        return true;
+    }
+
     private static void ReadCount(Stream s, long end, int depth, Header header)
     {
         short id = 0;
-        while (true)
+        while (NextField(s, end, ref id, out int type))
         {
-            int b = Byte(s, end);
-            int type = b & 0x0F;
-            if (type == 0)
-                return;
-            int delta = b >> 4;
-            id = delta != 0 ? (short)(id + delta) : (short)ZigZag(Varint(s, end));
             if (id == 1 && type == 5)
                 header.Values = ZigZag(Varint(s, end));
             else

@@ -3,6 +3,11 @@ using Parquet;
 
 namespace LlmTrainer.Tests.Data;
 
+/// <summary>Runs alone: its memory test reads the process's live heap, which tests running beside it would grow.</summary>
+[CollectionDefinition(nameof(ParquetReaderTests), DisableParallelization = true)]
+public sealed class ParquetReaderCollection;
+
+[Collection(nameof(ParquetReaderTests))]
 public sealed class ParquetReaderTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -93,7 +93,7 @@ public static class Llama2cModelFile
             version = 0;
             f = [Int(0), Int(4), Int(8), Int(12), Int(16), Int(20), Int(24)];
             shared = f[5] > 0;
-            f[5] = Math.Abs(f[5]);
+            f[5] = f[5] == int.MinValue ? 0 : Math.Abs(f[5]); // int.MinValue has no absolute value: a damaged header, refused below
             dataStart = 28;
         }
         var (dim, hidden, layers, heads, kvHeads, vocab, seqLen) = (f[0], f[1], f[2], f[3], f[4], f[5], f[6]);

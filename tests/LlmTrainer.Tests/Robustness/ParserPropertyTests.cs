@@ -468,6 +468,25 @@ public sealed class ParserPropertyTests : IDisposable
     public void Llama2c_model_damaged_bytes(int version) =>
         Bytes("model.bin", ValidLlama2c(version), path => _ = Llama2cModelFile.ReadArrays(path).Weights.Count, headerFirst: true, cases: Cases / 2);
 
+    /// <summary>Found by the property above: a version-0 vocab_size of int.MinValue once overflowed instead of being refused.</summary>
+    [Fact]
+    public void Llama2c_vocab_size_of_int_min_is_refused()
+    {
+        var bytes = ValidLlama2c(0);
+        BitConverter.GetBytes(int.MinValue).CopyTo(bytes, 20);
+        var path = Path.Combine(Path.GetTempPath(), $"llama2c-min-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var e = Assert.Throws<LlmTrainerException>(() => Llama2cModelFile.ReadArrays(path));
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static byte[] ValidHfConfig => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Interop", "Fixtures", "hf", "config.json"));
 
     [Fact]

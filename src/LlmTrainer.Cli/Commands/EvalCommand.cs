@@ -89,7 +89,7 @@ internal static class EvalCommand
         {
             using var input = r.Text is not null
                 ? EvalInput.Text(r.Text, trained.Tokenizer, r.MaxTokens)
-                : EvalInput.Split(trained.Config.Data, r.Split, trained.Tokenizer, progress);
+                : EvalInput.Split(trained.Config.Stages.IsEmpty ? trained.Config.Data : trained.Config.Stages.AllData(), r.Split, trained.Tokenizer, progress);
             result = Evaluator.Evaluate(trained, input, new EvalOptions(r.BatchSize, r.MaxTokens), progress, cancellationToken);
         }
 

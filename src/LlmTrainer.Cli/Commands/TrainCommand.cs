@@ -115,7 +115,7 @@ internal static class TrainCommand
             if (run is null)
             {
                 // Absolute data paths: sample, eval and resume then work from any directory.
-                cfg = cfg with { Data = cfg.Data.WithFullPaths() };
+                cfg = cfg with { Data = cfg.Data.WithFullPaths(), Stages = cfg.Stages.WithFullPaths() };
                 var resolved = cfg;
                 var path = Share(rendezvous, "run", () =>
                 {
@@ -223,12 +223,12 @@ internal static class TrainCommand
         if (rendezvous is null || !rendezvous.Environment.IsMaster)
         {
             if (rendezvous is not null) rendezvous.ShareFromMaster("data", () => "ready");
-            return TrainingData.Open(config.Data, (ulong)config.Seed, progress, config.SamplingMode);
+            return TrainingData.Open(config, progress);
         }
         TrainingData? data = null;
         rendezvous.ShareFromMaster("data", () =>
         {
-            data = TrainingData.Open(config.Data, (ulong)config.Seed, progress, config.SamplingMode);
+            data = TrainingData.Open(config, progress);
             return "ready";
         });
         return data!;

@@ -90,6 +90,21 @@ public static class ConfigJson
             case DataSpec data:
                 json.WriteStringValue(data.ToString());
                 break;
+            case DataStages stages:
+                json.WriteStartArray();
+                foreach (var stage in stages.Items)
+                {
+                    json.WriteStartObject();
+                    if (stage.Until is { InTokens: false } steps)
+                        json.WriteNumber("until", steps.Value);
+                    else if (stage.Until is { } tokens)
+                        json.WriteString("until", tokens.ToString());
+                    json.WritePropertyName("data");
+                    WriteValue(json, stage.Data);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+                break;
             default:
                 throw new ArgumentException($"no JSON form for {value.GetType()}", nameof(value));
         }

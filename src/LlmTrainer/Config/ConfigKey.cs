@@ -17,6 +17,7 @@ internal sealed record ConfigKey(
         ConfigValueType.Number => "a number",
         ConfigValueType.Boolean => "true or false",
         ConfigValueType.Text => "a string",
-        _ => "'builtin', a path, or a list of {path, weight}",
+        ConfigValueType.Data => "'builtin', a path, or a list of {path, weight}",
+        _ => "a list of {until, data}",
     };
 }

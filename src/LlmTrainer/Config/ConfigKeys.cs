@@ -9,7 +9,10 @@ internal static class ConfigKeys
     public static readonly IReadOnlyList<ConfigKey> All =
     [
         Text("name", c => c.Name, (c, v) => c with { Name = v }),
-        Data("data", c => c.Data, (c, v) => c with { Data = v }),
+        Data("data", c => c.Data, (c, v) => c with { Data = v },
+            c => c.Stages.IsEmpty ? null : "is replaced by stages, where each stage names its data; move these sources into a stage, or leave data out."),
+        new("stages", ConfigValueType.Stages, c => c.Stages, (c, v) => c with { Stages = (DataStages)v },
+            c => c.Stages.IsEmpty ? "is empty; list the stages, or leave stages out to train on data throughout." : null),
         Text("sampling", c => c.Sampling, (c, v) => c with { Sampling = v }),
         Text("out_dir", c => c.OutDir, (c, v) => c with { OutDir = v }),
         Text("init_from", c => c.InitFrom, (c, v) => c with { InitFrom = v }),
@@ -94,6 +97,6 @@ internal static class ConfigKeys
     private static ConfigKey Text(string name, Func<TrainConfig, string> get, Func<TrainConfig, string, TrainConfig> set) =>
         new(name, ConfigValueType.Text, c => get(c), (c, v) => set(c, (string)v));
 
-    private static ConfigKey Data(string name, Func<TrainConfig, DataSpec> get, Func<TrainConfig, DataSpec, TrainConfig> set) =>
-        new(name, ConfigValueType.Data, c => get(c), (c, v) => set(c, (DataSpec)v));
+    private static ConfigKey Data(string name, Func<TrainConfig, DataSpec> get, Func<TrainConfig, DataSpec, TrainConfig> set, Func<TrainConfig, string?> unused) =>
+        new(name, ConfigValueType.Data, c => get(c), (c, v) => set(c, (DataSpec)v), unused);
 }

@@ -174,6 +174,14 @@ public static class ConfigLoader
                 continue;
             }
 
+            if (key.Type == ConfigValueType.Stages)
+            {
+                var whole = layers.Winner(key.Name) is { } layer && layer.TryGet(key.Name, out var text) ? text : null;
+                if (StagesParser.Bind(root.GetSection(key.Name), whole, errors) is { } stages)
+                    config = key.Set(config, stages);
+                continue;
+            }
+
             if (key.Type == ConfigValueType.Data)
             {
                 var data = BindData(root, layers, errors);

@@ -143,7 +143,8 @@ public static class ConfigValidator
         if (!IsDevice(c.Device))
             Fail("device", $"'{c.Device}' is not a device; use auto, cpu, cuda or cuda:N (N = 0, 1, ...).");
 
-        CheckData(c.Data, checkDataPaths, Fail);
+        CheckData(c.Data, "data", "", checkDataPaths, Fail);
+        CheckStages(c, checkDataPaths, Fail);
         return errors;
     }
 
@@ -172,22 +173,52 @@ public static class ConfigValidator
         return heads.Length > 0 ? string.Join(", ", heads) : "1";
     }
 
-    private static void CheckData(DataSpec data, bool checkPaths, Action<string, string> fail)
+    /// <param name="key">The key the data belongs to (data, or stages).</param>
+    /// <param name="at">Where in that key ("stage 2 " for a stage's data), so the message points at the entry.</param>
+    private static void CheckData(DataSpec data, string key, string at, bool checkPaths, Action<string, string> fail)
     {
         foreach (var (source, index) in data.Sources.Select((s, i) => (s, i)))
         {
-            var where = data.IsMixture ? $"entry {index} " : "";
+            var where = data.IsMixture ? $"{at}entry {index} " : at;
             if (string.IsNullOrWhiteSpace(source.Path))
             {
-                fail("data", $"{where}has an empty path; give the directory of prepared data.");
+                fail(key, $"{where}has an empty path; give the directory of prepared data.");
                 continue;
             }
-            if (data.IsMixture && source.Path == DataSpec.BuiltinName)
-                fail("data", $"{where}is 'builtin', which cannot be mixed with prepared data; prepare the built-in corpus like any other with 'llmtrain prepare', or train on 'builtin' alone.");
+            if ((data.IsMixture || key == "stages") && source.Path == DataSpec.BuiltinName)
+                fail(key, $"{where}is 'builtin', which cannot be mixed with prepared data; prepare the built-in corpus like any other with 'llmtrain prepare', or train on 'builtin' alone.");
             else if (checkPaths && !File.Exists(source.Path) && !Directory.Exists(source.Path))
-                fail("data", $"{where}path '{source.Path}' does not exist (looked in {Path.GetFullPath(source.Path)}); prepare the data first with 'llmtrain prepare', or use --data builtin.");
+                fail(key, $"{where}path '{source.Path}' does not exist (looked in {Path.GetFullPath(source.Path)}); prepare the data first with 'llmtrain prepare', or use --data builtin.");
             if (!(source.Weight > 0) || double.IsInfinity(source.Weight))
-                fail("data", $"{where}'{source.Path}' has weight {Num(source.Weight)}; weights must be positive numbers (they are normalised to sum to 1).");
+                fail(key, $"{where}'{source.Path}' has weight {Num(source.Weight)}; weights must be positive numbers (they are normalised to sum to 1).");
+        }
+    }
+
+    /// <summary>
+    /// Every stage but the last ends, the last runs to the end; ends count one thing (steps or tokens) and grow. (A stage
+    /// that starts after max_iters is allowed: a run may be resumed with a higher max_iters; the trainer warns.)
+    /// </summary>
+    private static void CheckStages(TrainConfig c, bool checkPaths, Action<string, string> fail)
+    {
+        var stages = c.Stages.Items;
+        for (int i = 0; i < stages.Count; i++)
+        {
+            var (until, data) = (stages[i].Until, stages[i].Data);
+            string where = $"stage {i + 1}";
+            if (data.IsBuiltin)
+                fail("stages", $"{where} data is 'builtin', which cannot be mixed with prepared data; prepare the built-in corpus like any other with 'llmtrain prepare' and name its directory.");
+            CheckData(data, "stages", $"{where} data ", checkPaths, fail);
+            bool last = i == stages.Count - 1;
+            if (last && until is { } end)
+                fail("stages", $"{where} is the last and has until {end}; the last stage runs to the end of training (max_iters): remove its until, or add a stage after it.");
+            else if (!last && until is null)
+                fail("stages", $"{where} has no until; every stage but the last says where it ends, e.g. \"until\": 3000 (steps) or \"until\": \"500M tokens\".");
+            if (i == 0 || until is not { } current || stages[i - 1].Until is not { } previous)
+                continue;
+            if (current.InTokens != previous.InTokens)
+                fail("stages", $"{where} ends at {current} and stage {i} at {previous}; give every stage's until in the same unit (all steps or all tokens).");
+            else if (current.Value <= previous.Value)
+                fail("stages", $"{where} ends at {current}, not after stage {i} ({previous}); each stage must end later than the one before.");
         }
     }
 

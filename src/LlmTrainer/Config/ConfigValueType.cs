@@ -9,4 +9,5 @@ internal enum ConfigValueType
     Boolean,
     Text,
     Data,
+    Stages,
 }

@@ -23,6 +23,9 @@ public sealed record TrainConfig
     public bool ActivationCheckpointing { get; init; }
     public DataSpec Data { get; init; } = DataSpec.Builtin;
 
+    /// <summary>A curriculum: the data mixture changes at each stage's end. Empty: <see cref="Data"/> throughout.</summary>
+    public DataStages Stages { get; init; } = DataStages.None;
+
     // Schedule and bookkeeping.
     public int MaxIters { get; init; } = 100_000;
     public int EvalInterval { get; init; } = 2000;

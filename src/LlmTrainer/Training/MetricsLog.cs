@@ -83,6 +83,8 @@ public sealed class MetricsLog : IDisposable
         yield return ("eval/val_ppl", Math.Exp(m.ValLoss));
         if (m.BitsPerByte is { } bpb) yield return ("eval/bits_per_byte", bpb);
         if (m.ExpertBalance is { } balance) yield return ("moe/expert_balance", balance);
+        foreach (var (source, loss) in m.SourceValLoss ?? new Dictionary<string, double>())
+            yield return ($"loss/val/{source}", loss);
     }
 
     public void Train(TrainMetrics metrics)
@@ -142,6 +144,12 @@ public sealed class MetricsLog : IDisposable
         }
         if (metrics.ExpertBalance is { } balance)
             Number(json, "expert_balance", balance);
+        if (metrics.SourceValLoss is { } sources)
+        {
+            json.WriteStartObject("source_val_loss");
+            foreach (var (source, loss) in sources) Number(json, source, loss);
+            json.WriteEndObject();
+        }
     });
 
     /// <summary>Any other event (start, checkpoint, stop): a name, the step, and flat fields of numbers, strings or booleans.</summary>
@@ -202,13 +210,20 @@ public sealed class MetricsLog : IDisposable
 
     /// <summary>
     /// Drops the events after <paramref name="step"/>, for a run resumed from a checkpoint taken at that
-    /// step: the steps after it will be logged again. The file is rewritten atomically.
+    /// step: the steps after it will be logged again; with <paramref name="evaluationsAtStep"/> the evaluation at
+    /// the step too (it ran after the checkpoint was saved). The file is rewritten atomically.
     /// </summary>
-    public static void TruncateAfter(string path, long step)
+    public static void TruncateAfter(string path, long step, bool evaluationsAtStep = false)
     {
         if (!File.Exists(path))
             return;
-        var kept = Read(path).Where(e => !e.TryGetProperty("step", out var s) || s.GetInt64() <= step);
+        bool Keep(JsonElement e)
+        {
+            if (!e.TryGetProperty("step", out var s)) return true;
+            bool eval = e.TryGetProperty("event", out var name) && name.GetString() == "eval";
+            return s.GetInt64() < step || (s.GetInt64() == step && !(eval && evaluationsAtStep));
+        }
+        var kept = Read(path).Where(Keep);
         var temp = path + ".tmp";
         using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false)))
         {
@@ -295,5 +310,6 @@ public sealed record TrainMetrics(
 /// <param name="BitsPerByte">Validation bits per UTF-8 byte, comparable across tokenizers.</param>
 /// <param name="ExpertLoad">A mixture of experts' share of the val tokens' assignments per layer and expert.</param>
 /// <param name="ExpertBalance">The busiest expert's load over the mean, in the least balanced layer (1 is balanced).</param>
+/// <param name="SourceValLoss">With several datasets: each one's validation loss, by name.</param>
 public sealed record EvalMetrics(long Step, long TokensSeen, double ValLoss, double? TrainLoss = null, double? BitsPerByte = null,
-    double[][]? ExpertLoad = null, double? ExpertBalance = null);
+    double[][]? ExpertLoad = null, double? ExpertBalance = null, IReadOnlyDictionary<string, double>? SourceValLoss = null);

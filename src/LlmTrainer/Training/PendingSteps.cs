@@ -5,6 +5,9 @@ namespace LlmTrainer.Training;
 /// <summary>One training step's loss and gradient norm as read back from the device, with a mixture of experts' router losses.</summary>
 internal readonly record struct StepValues(long Step, double Loss, double GradNorm, double? AuxLoss = null, double? ZLoss = null);
 
+/// <summary>The same as scalar tensors still on the device, as a step leaves them.</summary>
+internal readonly record struct StepTensors(Tensor Loss, Tensor GradNorm, Tensor? AuxLoss = null, Tensor? ZLoss = null);
+
 /// <summary>
 /// The losses and gradient norms of the steps not read yet, kept as scalar tensors on the device. Reading a value
 /// makes the host wait for the device, so the trainer reads them all together (at log intervals, evaluations and
@@ -15,9 +18,9 @@ internal sealed class PendingSteps : IDisposable
     private readonly List<(long Step, Tensor[] Values)> steps = new();
 
     /// <summary>Keeps a step's values; the tensors are owned from now on. Router losses come both or neither.</summary>
-    public void Add(long step, Tensor loss, Tensor gradNorm, Tensor? auxLoss = null, Tensor? zLoss = null)
+    public void Add(long step, StepTensors t)
     {
-        Tensor[] values = auxLoss is not null && zLoss is not null ? [loss, gradNorm, auxLoss, zLoss] : [loss, gradNorm];
+        Tensor[] values = t is { AuxLoss: { } aux, ZLoss: { } z } ? [t.Loss, t.GradNorm, aux, z] : [t.Loss, t.GradNorm];
         foreach (var v in values) v.DetachFromDisposeScope();
         steps.Add((step, values));
     }

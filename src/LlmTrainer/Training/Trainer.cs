@@ -49,6 +49,9 @@ public sealed class Trainer : IDisposable
     private bool reduceUntimed; // a step's backend reported no completion times
     private int bucketsDuringBackward, buckets;
     private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
+    private long intervalStartStep, intervalStartTokens; // where the steps since the last log line began
+    private bool stageAnnounced; // the log names the stage a run starts (or resumes) in
+    private readonly Stopwatch intervalClock = new();
 
     private readonly double flopsPerToken;
     private readonly double? peakTflops;
@@ -105,8 +108,6 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after each evaluation is logged (the CLI redraws RUN/loss.png); it must not throw.</summary>
     public Action? AfterEval { get; init; }
 
-    public long Step => step;
-
     /// <param name="endOfTextId">The tokenizer's end-of-text id: where each document begins, for doc_mask.</param>
     public static LlamaConfig ToModelConfig(TrainConfig c, int endOfTextId = 0) => new(
         c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
@@ -150,7 +151,8 @@ public sealed class Trainer : IDisposable
             progress.Warn($"{checkpointDirectory} was saved by {savedWorld} process(es) and this run has {WorldSize}: training continues from the same " +
                           $"global position ({tokensSeen:N0} tokens), but the batches differ from here on, so it is no longer bit-identical to an uninterrupted run.");
         if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, cudaIndex);
-        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step);
+        // What the log holds after the checkpoint is logged again, the evaluation at its step included.
+        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step, evaluationsAtStep: true);
         progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
 
@@ -181,67 +183,38 @@ public sealed class Trainer : IDisposable
     /// <summary>Sequential sampling with max_epochs: true once a source has been walked that many times.</summary>
     private bool EpochsDone() => config.MaxEpochs > 0 && data.TrainCursor.Epochs.Max() >= config.MaxEpochs;
 
-    /// <summary>" | epoch 1.37" in sequential sampling (see <see cref="TrainingData.TrainEpoch"/>), else nothing.</summary>
-    private string EpochText() => config.SamplingMode == SamplingMode.Sequential
-        ? string.Create(CultureInfo.InvariantCulture, $" | epoch {data.TrainEpoch(config.BlockSize):F2}")
-        : "";
-
     private TrainResult RunSteps(CancellationToken stop)
     {
+        // Opened now and not by the constructor: Resume has cut the log back to its checkpoint's step first.
+        metrics = IsMaster ? new MetricsLog(run.MetricsPath) : null;
         double? firstVal = null, lastVal = null;
         lastLoss = null;
-        if (IsMaster) metrics ??= new MetricsLog(run.MetricsPath);
-        long resumedAt = step;
+        WarnOfStagesAfterTheEnd();
         var clock = Stopwatch.StartNew();
-        long intervalStartStep = step, intervalStartTokens = tokensSeen;
-        var intervalClock = Stopwatch.StartNew();
-        intervalLoad = model.expert_load();
+        StartInterval();
         bool interrupted = false;
 
         while (step < config.MaxIters && !EpochsDone())
         {
-            // Evaluate before the step, except right after a resume (that eval already happened).
-            if (step % config.EvalInterval == 0 && !(step == resumedAt && step > 0))
+            EnterStage(data.StageAt(step, tokensSeen));
+
+            // Evaluate every eval_interval steps, before the step; a resumed run too evaluates at its first step (Resume
+            // dropped the evaluation logged there, which came after the checkpoint).
+            if (step % config.EvalInterval == 0)
             {
-                var valLoss = Evaluate(saveBest: step > 0);
-                firstVal ??= valLoss;
-                lastVal = valLoss;
+                var valLoss = Evaluate();
+                (firstVal, lastVal) = (firstVal ?? valLoss, valLoss);
+                if (step > 0) SaveIfBest(valLoss);
             }
 
             double lr = schedule.At(step);
             optimizer.LearningRate = lr;
-            var (stepLoss, stepNorm, stepAux, stepZ) = TrainStep();
-            pending.Add(step, stepLoss, stepNorm, stepAux, stepZ);
+            pending.Add(step, TrainStep());
             step++;
             tokensSeen += config.TokensPerStep * WorldSize;
             progress.Report(new ProgressUpdate("train", step, config.MaxIters, "steps", lastLoss is { } l ? $"loss {l:F3}" : null, LiveOnly: true));
 
-            if (step % config.LogInterval == 0 || step == config.MaxIters)
-            {
-                var last = ReadPending()!.Value; // waits for the device
-                var (loss, gradNorm) = (last.Loss, last.GradNorm);
-                double seconds = intervalClock.Elapsed.TotalSeconds;
-                long steps = step - intervalStartStep;
-                double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
-                double msPerStep = seconds * 1000 / Math.Max(steps, 1);
-                double tflops = tokensPerSec * flopsPerToken / 1e12;
-                double? mfu = peakTflops is { } peak ? tflops / peak : null;
-                double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(cudaIndex) / 1048576.0 : null;
-                var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
-                // Assignments dropped for capacity since the last log line, counted on the host as the steps ran.
-                var load = model.expert_load();
-                var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
-                intervalLoad = load;
-                progress.Info(
-                    $"step {step}/{config.MaxIters}{EpochText()} | loss {loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {gradNorm:F2} | {msPerStep:F0} ms/step | " +
-                    $"{tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)}{AllReduceText(steps)} | ETA {Format(eta)}");
-                metrics?.Train(new TrainMetrics(step, loss, lr, gradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
-                    last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
-                intervalStartStep = step;
-                intervalStartTokens = tokensSeen;
-                intervalClock.Restart();
-            }
-
+            if (step % config.LogInterval == 0 || step == config.MaxIters) LogStep(lr);
             if (step % config.CheckpointInterval == 0 && step < config.MaxIters) SaveCheckpoint(CheckpointStore.Latest);
             // Every rank stops after the same step, whichever of them was asked to.
             if (dist is null ? stop.IsCancellationRequested : dist.AnyRank(stop.IsCancellationRequested))
@@ -251,19 +224,81 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        if (!interrupted && EpochsDone())
-            progress.Info($"max_epochs {config.MaxEpochs} reached at step {step}.");
         if (!interrupted)
         {
-            var valLoss = Evaluate(saveBest: true);
-            firstVal ??= valLoss;
-            lastVal = valLoss;
+            if (EpochsDone()) progress.Info($"max_epochs {config.MaxEpochs} reached at step {step}.");
+            var valLoss = Evaluate();
+            (firstVal, lastVal) = (firstVal ?? valLoss, valLoss);
+            SaveIfBest(valLoss);
         }
         SaveCheckpoint(CheckpointStore.Latest);
         dist?.Barrier(); // every rank ends when rank 0's checkpoint is written
         progress.Info($"{(interrupted ? "stopped" : "finished")} at step {step} after {Format(clock.Elapsed)}; checkpoints in {run.CheckpointsPath}");
         return new TrainResult(step, lastLoss, firstVal, lastVal, bestValLoss, interrupted);
     }
+
+    /// <summary>Moves the training batches to a curriculum's next stage, and says so (at the start, the stage it starts in).</summary>
+    private void EnterStage(int stage)
+    {
+        bool starting = !stageAnnounced;
+        stageAnnounced = true;
+        if (stage == data.Stage && !(starting && data.Stages.Count > 1)) return;
+        data.EnterStage(stage);
+        var s = data.Stages[stage];
+        var until = s.Until is { } end ? $" until {(end.InTokens ? $"{end.Value:N0} tokens" : $"step {end.Value}")}" : " to the end";
+        progress.Info($"stage {stage + 1}/{data.Stages.Count} from step {step}{until}: {s.Description}");
+        metrics?.Event("stage", step, new Dictionary<string, object?> { ["stage"] = stage + 1, ["stages"] = data.Stages.Count, ["tokens"] = tokensSeen, ["data"] = s.Description });
+    }
+
+    /// <summary>A stage that begins after max_iters is not trained in this run (a resume with a higher max_iters reaches it).</summary>
+    private void WarnOfStagesAfterTheEnd()
+    {
+        for (int i = 1; i < data.Stages.Count; i++)
+        {
+            long start = data.Stages[i - 1].Until!.Value.Step(config.TokensPerStep * WorldSize);
+            if (start >= config.MaxIters)
+                progress.Warn($"stage {i + 1} of {data.Stages.Count} starts at step {start}, but this run stops at max_iters {config.MaxIters}; it trains on stages before it only.");
+        }
+    }
+
+    private void StartInterval()
+    {
+        intervalStartStep = step;
+        intervalStartTokens = tokensSeen;
+        intervalClock.Restart();
+        intervalLoad = model.expert_load();
+    }
+
+    /// <summary>The log line for the steps since the last one: loss, learning rate, norm, speed and what a run of this kind adds.</summary>
+    private void LogStep(double lr)
+    {
+        var last = ReadPending()!.Value; // waits for the device
+        double seconds = intervalClock.Elapsed.TotalSeconds;
+        long steps = step - intervalStartStep;
+        double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
+        double msPerStep = seconds * 1000 / Math.Max(steps, 1);
+        double tflops = tokensPerSec * flopsPerToken / 1e12;
+        double? mfu = peakTflops is { } peak ? tflops / peak : null;
+        double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(cudaIndex) / 1048576.0 : null;
+        var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
+        // Assignments dropped for capacity since the last log line, counted on the host as the steps ran.
+        var load = model.expert_load();
+        var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
+        progress.Info(
+            $"step {step}/{config.MaxIters}{StageText()}{EpochText()} | loss {last.Loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {last.GradNorm:F2} | " +
+            $"{msPerStep:F0} ms/step | {tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)}{AllReduceText(steps)} | ETA {Format(eta)}");
+        metrics?.Train(new TrainMetrics(step, last.Loss, lr, last.GradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
+            last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
+        StartInterval();
+    }
+
+    /// <summary>" | stage 2/3" for a curriculum, else nothing.</summary>
+    private string StageText() => data.Stages.Count > 1 ? $" | stage {data.Stage + 1}/{data.Stages.Count}" : "";
+
+    /// <summary>" | epoch 1.37" in sequential sampling (see <see cref="TrainingData.TrainEpoch"/>), else nothing.</summary>
+    private string EpochText() => config.SamplingMode == SamplingMode.Sequential
+        ? string.Create(CultureInfo.InvariantCulture, $" | epoch {data.TrainEpoch(config.BlockSize):F2}")
+        : "";
 
     private bool IsMaster => dist?.IsMaster ?? true;
 
@@ -337,20 +372,26 @@ public sealed class Trainer : IDisposable
         return values[^1];
     }
 
-    private double Evaluate(bool saveBest)
+    /// <summary>Estimates the losses, logs them (with each dataset's val loss when there are several) and returns the val loss.</summary>
+    private double Evaluate()
     {
         ReadPending(); // a diverged run stops before its evaluation
-        var (trainLoss, valLoss) = EstimateLoss();
+        var (trainLoss, valLoss, perSource) = EstimateLoss();
         var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
-        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{balance}");
-        metrics?.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance));
+        var sources = perSource.Count > 1 ? $" ({string.Join(", ", perSource.Select(p => $"{p.Key} {p.Value:F4}"))})" : "";
+        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{sources}{balance}");
+        metrics?.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance,
+            SourceValLoss: perSource.Count > 1 ? perSource : null));
         AfterEval?.Invoke();
-        if (saveBest && (bestValLoss is null || valLoss < bestValLoss))
-        {
-            bestValLoss = valLoss;
-            SaveCheckpoint(CheckpointStore.Best);
-        }
         return valLoss;
+    }
+
+    /// <summary>Keeps the weights as the best checkpoint when <paramref name="valLoss"/> is the lowest so far.</summary>
+    private void SaveIfBest(double valLoss)
+    {
+        if (bestValLoss is { } best && valLoss >= best) return;
+        bestValLoss = valLoss;
+        SaveCheckpoint(CheckpointStore.Best);
     }
 
     /// <summary>
@@ -358,7 +399,7 @@ public sealed class Trainer : IDisposable
     /// gradient norm and, for a mixture of experts, the mean router losses as scalar tensors on the device (reading them
     /// would make the host wait for the step to finish).
     /// </summary>
-    private (Tensor Loss, Tensor GradNorm, Tensor? AuxLoss, Tensor? ZLoss) TrainStep()
+    private StepTensors TrainStep()
     {
         using var scope = torch.NewDisposeScope();
         model.train();
@@ -368,7 +409,7 @@ public sealed class Trainer : IDisposable
         for (int micro = 0; micro < k; micro++)
         {
             using var microScope = torch.NewDisposeScope();
-            var (x, y) = data.NextTrainBatch(config.BatchSize, config.BlockSize, device, shard);
+            var (x, y) = ToDevice(data.NextTrainBatch(config.BatchSize, config.BlockSize, shard));
             ddp?.prepare(sync: micro == k - 1); // the micro-steps before the last accumulate locally
             var (loss, router) = TrainingStep.ForwardBackward(model, x, y, k, autocastDtype, config.ActivationCheckpointing,
                 config.MoeAuxLossCoef, config.MoeZLossCoef);
@@ -392,14 +433,15 @@ public sealed class Trainer : IDisposable
         optimizer.step();
         optimizer.zero_grad(set_to_none: true);
         Tensor Mean(Tensor sum) => (k > 1 ? sum / k : sum).MoveToOuterDisposeScope();
-        return (Mean(lossSum!), norm.MoveToOuterDisposeScope(), auxSum is null ? null : Mean(auxSum), zSum is null ? null : Mean(zSum));
+        return new StepTensors(Mean(lossSum!), norm.MoveToOuterDisposeScope(), auxSum is null ? null : Mean(auxSum), zSum is null ? null : Mean(zSum));
     }
 
     /// <summary>
-    /// Mean loss over eval_iters batches of train and of val, drawn from a fixed seed so evals compare; for a mixture of
-    /// experts the expert load over the val batches is kept in <see cref="lastEvalLoad"/>.
+    /// Mean loss over eval_iters batches of train (the current stage's mixture) and of each dataset's val split, drawn
+    /// from a fixed seed so evals compare; the val loss is the datasets' weighted by <see cref="TrainingData.ValWeights"/>.
+    /// For a mixture of experts the expert load over the val batches is kept in <see cref="lastEvalLoad"/>.
     /// </summary>
-    public (double Train, double Val) EstimateLoss()
+    private (double Train, double Val, IReadOnlyDictionary<string, double> PerSource) EstimateLoss()
     {
         model.eval();
         using var _ = torch.no_grad();
@@ -410,7 +452,7 @@ public sealed class Trainer : IDisposable
             {
                 // Each rank evaluates its rows of the global batch, as in training; the mean over the ranks is the global batch's.
                 using var scope = torch.NewDisposeScope();
-                var (x, y) = TrainingData.ToTensors(loader.GetBatch(config.BatchSize, config.BlockSize, shard), device);
+                var (x, y) = ToDevice(loader.GetBatch(config.BatchSize, config.BlockSize, shard));
                 using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
                     sum += model.loss(x, y).item<float>();
             }
@@ -418,15 +460,34 @@ public sealed class Trainer : IDisposable
             return sum / config.EvalIters;
         }
         var start = model.expert_load();
-        var train = Mean(data.EvalLoader("train", (ulong)config.EvalSeed));
+        var train = Mean(data.TrainEvalLoader((ulong)config.EvalSeed));
         var beforeVal = model.expert_load();
-        var val = Mean(data.EvalLoader("val", (ulong)config.EvalSeed));
+        var perSource = new Dictionary<string, double>();
+        double val = 0;
+        for (int i = 0; i < data.SourceNames.Count; i++)
+        {
+            perSource[data.SourceNames[i]] = Mean(data.ValLoader(i, (ulong)config.EvalSeed));
+            val += data.ValWeights[i] * perSource[data.SourceNames[i]];
+        }
         var end = model.expert_load();
         lastEvalLoad = end?.Since(beforeVal!);
         // The log line's counts are the training steps' alone.
         if (intervalLoad is not null) intervalLoad = intervalLoad.Plus(end!.Since(start!));
         model.train();
-        return (train, val);
+        return (train, val, perSource);
+    }
+
+    /// <summary>
+    /// Token ids as int64 tensors on the device. For CUDA they go through page-locked memory and copy without blocking,
+    /// so the host moves on while the copy waits its turn behind the running step.
+    /// </summary>
+    private (Tensor X, Tensor Y) ToDevice(Batch batch)
+    {
+        long[] shape = [batch.BatchSize, batch.BlockSize];
+        var x = torch.tensor(batch.X, shape);
+        var y = torch.tensor(batch.Y, shape);
+        if (!device.IsCuda) return (x, y);
+        return (x.pin_memory().to(device, non_blocking: true), y.pin_memory().to(device, non_blocking: true));
     }
 
     private void SaveCheckpoint(string slot)

@@ -19,6 +19,10 @@ public sealed class TwoDatasets : IDisposable
         Root = Directory.CreateTempSubdirectory("llmtrain-key-effects-").FullName;
         A = Prepare("a", seed: 5);
         B = Prepare("b", seed: 6);
+        var text = Path.Combine(Root, "c.txt");
+        new SyntheticStories(7).WriteText(text, 300);
+        C = Path.Combine(Root, "c");
+        new PrepareJob(new PrepareOptions([text], C, TokenizerPath: Path.Combine(A, DatasetMeta.Load(A).Tokenizer.File), ValFraction: 0.1)).Run();
     }
 
     private string Prepare(string name, ulong seed)
@@ -35,6 +39,9 @@ public sealed class TwoDatasets : IDisposable
     public string A { get; }
 
     public string B { get; }
+
+    /// <summary>Other stories tokenized with A's tokenizer, so that A and C mix.</summary>
+    public string C { get; }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
@@ -109,6 +116,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         ("log_interval", "2", Effect.Run, false),
         ("checkpoint_interval", "2", Effect.Run, false),
         ("data", "B", Effect.Run, false),
+        ("stages", "A then A+C", Effect.Run, false),
         ("doc_mask", "true", Effect.Run, false),
         ("sampling", "sequential", Effect.Run, false),
         ("moe_aux_loss_coef", "0.5", Effect.Run, true),
@@ -147,6 +155,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
     {
         var (_, value, effect, moe) = Probes.Single(p => p.Key == key);
         if (key == "data") value = data.B;
+        if (key == "stages") value = $$"""[{"until": 3, "data": "{{data.A}}"}, {"data": [{"path": "{{data.A}}"}, {"path": "{{data.C}}", "weight": 2}]}]""";
         if (key == "out_dir") value = Path.Combine(data.Root, value);
         if (key == "init_from") value = InitCheckpoint();
         Assert.NotEqual(Fingerprint(effect, moe, []), Fingerprint(effect, moe, [$"--{key}", value]));
@@ -179,7 +188,8 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
 
     private string Fingerprint(Effect effect, bool moe, string[] change, bool memoize = true)
     {
-        var args = Base(moe).Concat(change).ToArray();
+        // Stages name their own data, in place of the base's.
+        var args = (change.Contains("--stages") ? Base(moe)[2..] : Base(moe)).Concat(change).ToArray();
         var memo = $"{effect} {string.Join(' ', args)}";
         lock (Fingerprints)
         {
@@ -241,7 +251,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
         var dir = Path.Combine(data.Root, "runs", Guid.NewGuid().ToString("N"));
         config = config with { OutDir = dir };
         var run = RunDirectory.Create(config);
-        using (var trainingData = TrainingData.Open(config.Data, (ulong)config.Seed, NullProgress.Instance, config.SamplingMode))
+        using (var trainingData = TrainingData.Open(config, NullProgress.Instance))
         {
             var watcher = new CheckpointWatcher(Path.Combine(run.CheckpointsPath, "latest"));
             using (var trainer = new Trainer(config, run, trainingData, watcher))

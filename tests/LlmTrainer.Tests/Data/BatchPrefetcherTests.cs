@@ -86,4 +86,21 @@ public sealed class BatchPrefetcherTests : IDisposable
 
         public int GetHashCode(DataCursor obj) => obj.Rng.GetHashCode(StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(SamplingMode.Random)]
+    [InlineData(SamplingMode.Sequential)]
+    public void New_weights_drop_the_batch_drawn_ahead_and_give_the_plain_loaders_batches(SamplingMode mode)
+    {
+        using var a = TokenDataset.Open(_dir.File("a"));
+        using var b = TokenDataset.Open(_dir.File("b"));
+        MixtureComponent[] mixture = [new(a, 1), new(b, 0)];
+        var plain = new DataLoader(mixture, mode, seed: 6);
+        using var prefetcher = new BatchPrefetcher(new DataLoader(mixture, mode, seed: 6));
+        for (int i = 0; i < 5; i++) AssertSame(plain.GetBatch(4, 32), prefetcher.Next(4, 32));
+        plain.SetWeights([0.2, 0.8]);
+        prefetcher.SetWeights([0.2, 0.8]); // the batch drawn ahead came from a alone
+        Assert.Equal(plain.Cursor, prefetcher.Cursor, CursorComparer.Instance);
+        for (int i = 0; i < 20; i++) AssertSame(plain.GetBatch(4, 32), prefetcher.Next(4, 32));
+    }
 }

@@ -215,4 +215,50 @@ public sealed class DataLoaderTests : IDisposable
         Assert.Throws<LlmTrainerException>(() => new DataLoader([new MixtureComponent(a, double.NaN)]));
         Assert.Throws<LlmTrainerException>(() => new DataLoader(Array.Empty<MixtureComponent>()));
     }
+
+    [Theory]
+    [InlineData(SamplingMode.Random)]
+    [InlineData(SamplingMode.Sequential)]
+    public void New_weights_apply_from_the_next_batch_and_a_dataset_of_weight_zero_is_not_drawn_and_keeps_its_place(SamplingMode mode)
+    {
+        using var a = TokenDataset.Open(_dir.File("a"));
+        using var b = TokenDataset.Open(_dir.File("b"));
+        var loader = new DataLoader([new MixtureComponent(a, 1), new MixtureComponent(b, 0)], mode, seed: 4);
+        bool FromA(long first) => first < 50000;
+        for (int i = 0; i < 50; i++)
+            Assert.All(Enumerable.Range(0, 8), r => Assert.True(FromA(loader.GetBatch(8, 16).X[r * 16])));
+        var bPlace = (loader.Positions[1], loader.Epochs[1]);
+        Assert.Equal((0L, 0L), bPlace);
+
+        loader.SetWeights([0, 1]);
+        var aPlace = (loader.Positions[0], loader.Epochs[0]);
+        for (int i = 0; i < 50; i++)
+        {
+            var batch = loader.GetBatch(8, 16);
+            Assert.All(Enumerable.Range(0, 8), r => Assert.False(FromA(batch.X[r * 16])));
+        }
+        Assert.Equal(aPlace, (loader.Positions[0], loader.Epochs[0]));
+
+        // Back to a mixture: both are drawn again, in proportion.
+        loader.SetWeights([1, 1]);
+        int fromA = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            var batch = loader.GetBatch(8, 16);
+            fromA += Enumerable.Range(0, 8).Count(r => FromA(batch.X[r * 16]));
+        }
+        Assert.InRange(fromA / 1600.0, 0.45, 0.55); // σ ≈ 0.0125
+    }
+
+    [Fact]
+    public void Weights_that_cannot_be_drawn_from_are_refused()
+    {
+        using var a = TokenDataset.Open(_dir.File("a"));
+        using var b = TokenDataset.Open(_dir.File("b"));
+        var loader = new DataLoader([new MixtureComponent(a, 1), new MixtureComponent(b, 1)]);
+        Assert.Contains("at least one dataset of positive weight", Assert.Throws<LlmTrainerException>(() => loader.SetWeights([0, 0])).Message);
+        Assert.Throws<LlmTrainerException>(() => loader.SetWeights([1, -1]));
+        Assert.Throws<LlmTrainerException>(() => loader.SetWeights([1, double.PositiveInfinity]));
+        Assert.Throws<ArgumentException>(() => loader.SetWeights([1]));
+    }
 }

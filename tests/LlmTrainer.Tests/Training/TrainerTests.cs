@@ -51,7 +51,8 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
     {
         string[] args =
         [
-            "--data", dataset.Data, "--out_dir", outDir, "--max_iters", maxIters.ToString(), "--batch_size", "4", "--block_size", "32",
+            .. extra.Contains("--stages") ? (string[])[] : ["--data", dataset.Data],
+            "--out_dir", outDir, "--max_iters", maxIters.ToString(), "--batch_size", "4", "--block_size", "32",
             "--d_model", "32", "--n_layer", "2", "--n_head", "4", "--n_kv_head", "2", "--warmup_iters", "5", "--lr_decay_iters", "40",
             "--eval_interval", "10", "--eval_iters", "2", "--log_interval", "1", "--dropout", "0.1", "--grad_accum_steps", "2",
             "--learning_rate", "3e-3", "--min_lr", "3e-4",
@@ -91,7 +92,7 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
     {
         var run = File.Exists(Path.Combine(outDir, RunDirectory.ConfigFileName)) ? RunDirectory.Open(outDir) : RunDirectory.Create(cfg);
         if (!File.Exists(run.ConfigPath)) File.WriteAllText(run.ConfigPath, ConfigJson.Render(cfg));
-        using var data = TrainingData.Open(cfg.Data, (ulong)cfg.Seed, new LinesProgress(), cfg.SamplingMode);
+        using var data = TrainingData.Open(cfg, new LinesProgress());
         using var trainer = new Trainer(cfg, run, data, progress ?? new LinesProgress());
         if (resume) trainer.Resume(run.Checkpoints.Find("latest")!);
         return trainer.Run(stop);
@@ -356,5 +357,100 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         var random = Path.Combine(dataset.Root, "seq-random");
         Train(Config(random, 5, "--data", data), random);
         Assert.NotEqual(a[..5], Losses(random));
+    }
+
+    /// <summary>Other stories, tokenized with the small dataset's tokenizer so that the two mix.</summary>
+    private string SecondSource()
+    {
+        string dir = Path.Combine(dataset.Root, "second");
+        lock (dataset)
+        {
+            if (!Directory.Exists(dir))
+            {
+                var text = Path.Combine(dataset.Root, "second.txt");
+                new SyntheticStories(11).WriteText(text, 200);
+                new PrepareJob(new PrepareOptions([text], dir, TokenizerPath: Path.Combine(dataset.Data, "tokenizer.json"), ValFraction: 0.1)).Run();
+            }
+        }
+        return dir;
+    }
+
+    /// <summary>The small dataset alone until <paramref name="until"/>, then a 1:3 mixture of it and <see cref="SecondSource"/>.</summary>
+    private string[] TwoStages(string until) =>
+        ["--stages", $$"""[{"until": {{until}}, "data": "{{dataset.Data}}"}, {"data": [{"path": "{{dataset.Data}}"}, {"path": "{{SecondSource()}}", "weight": 3}]}]"""];
+
+    [Fact]
+    public void Stages_switch_the_mixture_at_their_end_and_each_datasets_val_loss_is_logged()
+    {
+        var staged = Path.Combine(dataset.Root, "staged");
+        var plain = Path.Combine(dataset.Root, "staged-plain");
+        var progress = new LinesProgress();
+        Train(Config(staged, 14, TwoStages("6")), staged, progress: progress);
+        Train(Config(plain, 14), plain);
+
+        // A first stage of the small dataset alone draws what a run on it alone draws, up to its end.
+        var (a, b) = (Losses(staged), Losses(plain));
+        Assert.Equal(a[..6], b[..6]);
+        Assert.NotEqual(a[6], b[6]);
+
+        Assert.Contains(progress.Lines, l => l == $"stage 1/2 from step 0 until step 6: {dataset.Data}");
+        Assert.Contains(progress.Lines, l => l == $"stage 2/2 from step 6 to the end: {dataset.Data} (weight 1), {SecondSource()} (weight 3)");
+        Assert.Contains(progress.Lines, l => l.StartsWith("step 6/14 | stage 1/2 | loss", StringComparison.Ordinal));
+        Assert.Contains(progress.Lines, l => l.StartsWith("step 7/14 | stage 2/2 | loss", StringComparison.Ordinal));
+        Assert.Equal([(0L, 1), (6L, 2)], Events(staged, "stage").Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("stage").GetInt32())));
+
+        // Every evaluation reports each dataset; the val loss is the last stage's mixture of them.
+        var evals = Events(staged, "eval");
+        Assert.Equal([0L, 10, 14], evals.Select(e => e.GetProperty("step").GetInt64()));
+        foreach (var e in evals)
+        {
+            var sources = e.GetProperty("source_val_loss");
+            double first = sources.GetProperty("data").GetDouble(), second = sources.GetProperty("second").GetDouble();
+            Assert.NotEqual(first, second);
+            Assert.Equal(0.25 * first + 0.75 * second, e.GetProperty("val_loss").GetDouble(), 1e-12);
+        }
+        Assert.Contains(progress.Lines, l => l.StartsWith("step 14: train loss ", StringComparison.Ordinal) && l.Contains("val loss") && l.Contains("(data ") && l.Contains(", second "));
+        // A run on one dataset reports no per-dataset losses.
+        Assert.All(Events(plain, "eval"), e => Assert.False(e.TryGetProperty("source_val_loss", out _)));
+    }
+
+    [Fact]
+    public void A_stage_ending_in_tokens_ends_at_the_step_that_reaches_them()
+    {
+        // 4 rows × 32 tokens × 2 micro-batches = 256 tokens per step: 700 tokens are reached by step 3.
+        var dir = Path.Combine(dataset.Root, "staged-tokens");
+        var progress = new LinesProgress();
+        Train(Config(dir, 5, TwoStages("\"700 tokens\"")), dir, progress: progress);
+        Assert.Contains(progress.Lines, l => l == $"stage 1/2 from step 0 until 700 tokens: {dataset.Data}");
+        Assert.Contains(progress.Lines, l => l.StartsWith("stage 2/2 from step 3 to the end", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("random", 6)]
+    [InlineData("random", 9)]
+    [InlineData("sequential", 5)]
+    public void A_staged_run_resumed_before_at_or_after_a_stage_end_equals_the_run_straight_through(string sampling, int stopAt)
+    {
+        var straight = Path.Combine(dataset.Root, $"staged-straight-{sampling}");
+        var split = Path.Combine(dataset.Root, $"staged-split-{sampling}-{stopAt}");
+        lock (dataset)
+        {
+            if (!Directory.Exists(straight)) Train(Config(straight, 14, [.. TwoStages("6"), "--sampling", sampling]), straight);
+        }
+        var first = new LinesProgress();
+        Train(Config(split, stopAt, [.. TwoStages("6"), "--sampling", sampling]), split, progress: first);
+        var warning = $"warning: stage 2 of 2 starts at step 6, but this run stops at max_iters {stopAt}; it trains on stages before it only.";
+        Assert.Equal(stopAt <= 6, first.Lines.Contains(warning));
+        var progress = new LinesProgress();
+        Train(Config(split, 14, [.. TwoStages("6"), "--sampling", sampling]), split, resume: true, progress: progress);
+        Assert.Contains(progress.Lines, l => l.StartsWith($"stage {(stopAt < 6 ? 1 : 2)}/2 from step {stopAt} ", StringComparison.Ordinal));
+
+        Assert.Equal(Losses(straight), Losses(split));
+        // The resumed run evaluates at its first step again, in place of the evaluation the log held there.
+        Assert.Equal(Events(straight, "eval").Select(e => e.GetProperty("val_loss").GetDouble()), Events(split, "eval").Select(e => e.GetProperty("val_loss").GetDouble()));
+        using var scope = torch.NewDisposeScope();
+        var wa = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(straight, "checkpoints", "latest", "model.safetensors"));
+        var wb = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(split, "checkpoints", "latest", "model.safetensors"));
+        foreach (var (name, t) in wa) Assert.True(t.equal(wb[name]), $"{name} differs after resume");
     }
 }

@@ -45,6 +45,13 @@ public sealed class BatchPrefetcher : IDisposable
         loader.Restore(cursor);
     }
 
+    /// <summary>Changes the mixture's weights from the next batch on; the batch drawn ahead with the old ones is dropped.</summary>
+    public void SetWeights(IReadOnlyList<double> weights)
+    {
+        Discard();
+        loader.SetWeights(weights);
+    }
+
     /// <summary>Waits for the batch drawn ahead and puts the loader back to before it.</summary>
     private void Discard()
     {

@@ -21,6 +21,7 @@ public sealed class DataLoader
     private readonly long[] _epochs;
     private Xoshiro256 _rng;
     private ulong _orderSeed;
+    private int _only; // the one dataset of positive weight, or -1
 
     public DataLoader(TokenDataset dataset, SamplingMode mode = SamplingMode.Random, ulong seed = 0)
         : this([new MixtureComponent(dataset, 1.0)], mode, seed)
@@ -31,18 +32,9 @@ public sealed class DataLoader
     {
         if (components.Count == 0)
             throw new LlmTrainerException("A data mixture needs at least one dataset.");
-        foreach (var c in components)
-        {
-            if (!double.IsFinite(c.Weight) || c.Weight <= 0)
-                throw new LlmTrainerException($"Mixture weight {c.Weight} for '{c.Dataset.Name}' must be a positive number.");
-        }
         _components = components.ToArray();
         _cumulative = new double[_components.Length];
-        double sum = 0;
-        for (int i = 0; i < _components.Length; i++)
-            _cumulative[i] = sum += _components[i].Weight;
-        for (int i = 0; i < _cumulative.Length; i++)
-            _cumulative[i] /= sum;
+        SetWeights(_components.Select(c => c.Weight).ToArray());
         _positions = new long[_components.Length];
         _epochs = new long[_components.Length];
         Mode = mode;
@@ -139,17 +131,41 @@ public sealed class DataLoader
         BatchesDrawn++;
     }
 
+    /// <summary>
+    /// Changes the mixture's weights from the next batch on (a curriculum's next stage). A dataset of weight 0 is not
+    /// drawn from and keeps its place; at least one weight must be positive.
+    /// </summary>
+    public void SetWeights(IReadOnlyList<double> weights)
+    {
+        if (weights.Count != _components.Length)
+            throw new ArgumentException($"{weights.Count} weights for {_components.Length} datasets", nameof(weights));
+        for (int i = 0; i < weights.Count; i++)
+        {
+            if (!double.IsFinite(weights[i]) || weights[i] < 0)
+                throw new LlmTrainerException($"Mixture weight {weights[i]} for '{_components[i].Dataset.Name}' must be a positive number.");
+        }
+        double sum = weights.Sum();
+        if (!(sum > 0))
+            throw new LlmTrainerException("A data mixture needs at least one dataset of positive weight.");
+        double running = 0;
+        for (int i = 0; i < weights.Count; i++)
+            _cumulative[i] = (running += weights[i]) / sum;
+        // One dataset drawn from alone is drawn exactly as a loader of that dataset alone would, without a pick per row.
+        _only = weights.Count(w => w > 0) == 1 ? weights.ToList().FindIndex(w => w > 0) : -1;
+    }
+
     private int PickComponent()
     {
-        if (_components.Length == 1)
-            return 0;
+        if (_only >= 0)
+            return _only;
         double u = _rng.NextDouble();
-        for (int i = 0; i < _cumulative.Length - 1; i++)
+        for (int i = 0; i < _cumulative.Length; i++)
         {
             if (u < _cumulative[i])
                 return i;
         }
-        return _cumulative.Length - 1;
+        // Not reached (u < 1, the last sum); else the first dataset reaching the total, the last of positive weight.
+        return Array.IndexOf(_cumulative, _cumulative[^1]);
     }
 
     /// <summary>The start of the next window of the current epoch's order; after the last one, the next epoch begins.</summary>

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using LlmTrainer.Checkpoints;
 using LlmTrainer.Config;
 using LlmTrainer.Data;
@@ -19,7 +17,9 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 /// <summary>
 /// The training loop, top to bottom like nanoGPT's train.py: AdamW with warmup → cosine → cool-down, gradient
 /// accumulation and clipping (optionally with activation checkpointing), periodic estimate_loss on train and val,
-/// checkpoints (latest and best) that resume exactly, and a clean stop on request. In data-parallel training every rank
+/// checkpoints (latest and best) that resume exactly, and a clean stop on request. A curriculum's data changes mixture
+/// at each stage's end (<see cref="TrainingData.StageAt"/>), and evaluations report every dataset's val loss. The log
+/// line, evaluation and checkpoints live in the partial files beside this one. In data-parallel training every rank
 /// runs this loop on its rows of each global batch; gradients are averaged across ranks during backward
 /// (DistributedDataParallel), the ranks agree after every step whether to stop, losses are averaged, and rank 0 alone
 /// writes the log, the metrics and the checkpoints.
@@ -29,7 +29,7 @@ public sealed record TrainResult(long Step, double? LastLoss, double? FirstValLo
 /// runs compare, and each evaluation reports how evenly the experts were loaded. A loss or norm that is not finite then stops the run with the step it
 /// happened at, before anything is saved after it; the steps in between have run on (at most log_interval).
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed partial class Trainer : IDisposable
 {
     private readonly TrainConfig config;
     private readonly RunDirectory run;
@@ -44,14 +44,8 @@ public sealed class Trainer : IDisposable
     private readonly DistributedContext? dist;
     private readonly nn.parallel.DistributedDataParallel? ddp;
     private readonly DataShard shard;
-    private double reduceWaitSeconds; // time waited for gradient all-reduces since the last log line
-    private double reduceSeconds; // time the gradient all-reduces took since the last log line
-    private bool reduceUntimed; // a step's backend reported no completion times
-    private int bucketsDuringBackward, buckets;
     private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
-    private long intervalStartStep, intervalStartTokens; // where the steps since the last log line began
     private bool stageAnnounced; // the log names the stage a run starts (or resumes) in
-    private readonly Stopwatch intervalClock = new();
 
     private readonly double flopsPerToken;
     private readonly double? peakTflops;
@@ -61,8 +55,6 @@ public sealed class Trainer : IDisposable
     private double? bestValLoss;
     private double? lastLoss; // the latest step's loss read back from the device
     private readonly PendingSteps pending = new();
-    private ExpertLoad? intervalLoad; // the expert counts at the last log line
-    private ExpertLoad? lastEvalLoad; // the expert load over the last evaluation's val batches
 
     /// <param name="config">A resolved config (<see cref="TrainConfig.Resolve"/>).</param>
     /// <param name="dist">The data-parallel job this process is a rank of; null for a single process.</param>
@@ -122,38 +114,6 @@ public sealed class Trainer : IDisposable
     {
         var shape = ToModelConfig(c) with { Dropout = 0, MoeCapacityFactor = 0 };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape.ToString())))[..16];
-    }
-
-    /// <summary>Restores model, optimizer, step, data cursor and RNG from a checkpoint directory.</summary>
-    public void Resume(string checkpointDirectory)
-    {
-        var state = CheckpointState.Read(checkpointDirectory);
-        var hash = ConfigHash(config);
-        if (state.ConfigHash != hash)
-            throw new LlmTrainerException(
-                $"{checkpointDirectory} was written by a model of another shape (config hash {state.ConfigHash}, this config {hash}); " +
-                "resume with the run's own config.json, or start a new run.");
-        state.VerifyFile(checkpointDirectory, CheckpointStore.ModelFileName);
-        state.VerifyFile(checkpointDirectory, CheckpointStore.OptimizerFileName);
-        using (var scope = torch.NewDisposeScope())
-        {
-            model.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.ModelFileName)));
-            optimizer.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.OptimizerFileName)));
-        }
-        step = state.Step;
-        tokensSeen = state.TokensSeen;
-        bestValLoss = state.BestValLoss;
-        if (state.DataCursor is { } cursor)
-            data.RestoreTrainCursor(cursor.Deserialize<DataCursor>() ?? throw new LlmTrainerException($"{checkpointDirectory}: state.json has an empty data cursor"));
-        if (state.RngStates.TryGetValue("cpu", out var cpu)) torch.set_rng_state(cpu);
-        int savedWorld = state.WorldSize ?? 1;
-        if (savedWorld != WorldSize)
-            progress.Warn($"{checkpointDirectory} was saved by {savedWorld} process(es) and this run has {WorldSize}: training continues from the same " +
-                          $"global position ({tokensSeen:N0} tokens), but the batches differ from here on, so it is no longer bit-identical to an uninterrupted run.");
-        if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, cudaIndex);
-        // What the log holds after the checkpoint is logged again, the evaluation at its step included.
-        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step, evaluationsAtStep: true);
-        progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
 
     /// <summary>
@@ -261,82 +221,7 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    private void StartInterval()
-    {
-        intervalStartStep = step;
-        intervalStartTokens = tokensSeen;
-        intervalClock.Restart();
-        intervalLoad = model.expert_load();
-    }
-
-    /// <summary>The log line for the steps since the last one: loss, learning rate, norm, speed and what a run of this kind adds.</summary>
-    private void LogStep(double lr)
-    {
-        var last = ReadPending()!.Value; // waits for the device
-        double seconds = intervalClock.Elapsed.TotalSeconds;
-        long steps = step - intervalStartStep;
-        double tokensPerSec = (tokensSeen - intervalStartTokens) / Math.Max(seconds, 1e-9);
-        double msPerStep = seconds * 1000 / Math.Max(steps, 1);
-        double tflops = tokensPerSec * flopsPerToken / 1e12;
-        double? mfu = peakTflops is { } peak ? tflops / peak : null;
-        double? peakMb = device.IsCuda ? torch.cuda.max_memory_allocated(cudaIndex) / 1048576.0 : null;
-        var eta = TimeSpan.FromMilliseconds(msPerStep * (config.MaxIters - step));
-        // Assignments dropped for capacity since the last log line, counted on the host as the steps ran.
-        var load = model.expert_load();
-        var dropped = load is not null && intervalLoad is not null && config.MoeCapacityFactor > 0 ? load.Since(intervalLoad) : null;
-        progress.Info(
-            $"step {step}/{config.MaxIters}{StageText()}{EpochText()} | loss {last.Loss:F4}{RouterText(last, dropped)} | lr {lr:E2} | norm {last.GradNorm:F2} | " +
-            $"{msPerStep:F0} ms/step | {tokensPerSec:N0} tok/s | {tflops:F3} TFLOP/s{MfuAndMemory(mfu, peakMb)}{AllReduceText(steps)} | ETA {Format(eta)}");
-        metrics?.Train(new TrainMetrics(step, last.Loss, lr, last.GradNorm, tokensSeen, tokensPerSec, msPerStep, mfu, peakMb,
-            last.AuxLoss, last.ZLoss, dropped?.Dropped, dropped?.DroppedFraction));
-        StartInterval();
-    }
-
-    /// <summary>" | stage 2/3" for a curriculum, else nothing.</summary>
-    private string StageText() => data.Stages.Count > 1 ? $" | stage {data.Stage + 1}/{data.Stages.Count}" : "";
-
-    /// <summary>" | epoch 1.37" in sequential sampling (see <see cref="TrainingData.TrainEpoch"/>), else nothing.</summary>
-    private string EpochText() => config.SamplingMode == SamplingMode.Sequential
-        ? string.Create(CultureInfo.InvariantCulture, $" | epoch {data.TrainEpoch(config.BlockSize):F2}")
-        : "";
-
     private bool IsMaster => dist?.IsMaster ?? true;
-
-    /// <summary>
-    /// Data-parallel training, per step: how long the gradient all-reduce was in flight (first bucket started to last
-    /// finished), how much of it backward did not hide (the wait after backward, which also holds waiting for a slower
-    /// rank), and how many buckets started during backward.
-    /// </summary>
-    private string AllReduceText(long steps)
-    {
-        if (ddp is null) return "";
-        double n = Math.Max(steps, 1);
-        var took = reduceUntimed ? "" : $"{reduceSeconds * 1000 / n:F1} ms in flight, ";
-        var text = $" | all-reduce {took}{reduceWaitSeconds * 1000 / n:F1} ms exposed ({bucketsDuringBackward}/{buckets} buckets started in backward)";
-        reduceWaitSeconds = 0;
-        reduceSeconds = 0;
-        reduceUntimed = false;
-        bucketsDuringBackward = buckets = 0;
-        return text;
-    }
-
-    /// <summary>A mixture of experts' router losses (and dropped assignments, with a capacity factor) for the log line.</summary>
-    private static string RouterText(StepValues last, ExpertLoad? dropped)
-    {
-        if (last.AuxLoss is not { } aux || last.ZLoss is not { } z) return "";
-        var text = $" | aux {aux:F4} | z {z:F3}";
-        return dropped is null ? text : text + $" | dropped {dropped.DroppedFraction * 100:F2}%";
-    }
-
-    /// <summary>
-    /// On CUDA: MFU against the GPU's bf16 peak (n/a for a GPU not in <see cref="PeakFlops"/>' table, rather than a guess)
-    /// and the peak memory; nothing on the CPU, which has no such peak.
-    /// </summary>
-    private string MfuAndMemory(double? mfu, double? peakMb)
-    {
-        if (!device.IsCuda) return "";
-        return $" | MFU {(mfu is { } m ? $"{m * 100:F1}%" : "n/a")} | peak mem {(peakMb ?? 0) / 1024:F1} GiB";
-    }
 
     /// <summary>
     /// Reads back the pending steps' losses and gradient norms (waiting for the device) and stops the run at the first
@@ -370,28 +255,6 @@ public sealed class Trainer : IDisposable
         if (values.Count == 0) return null;
         lastLoss = values[^1].Loss;
         return values[^1];
-    }
-
-    /// <summary>Estimates the losses, logs them (with each dataset's val loss when there are several) and returns the val loss.</summary>
-    private double Evaluate()
-    {
-        ReadPending(); // a diverged run stops before its evaluation
-        var (trainLoss, valLoss, perSource) = EstimateLoss();
-        var balance = lastEvalLoad?.Balance is { } b ? $", expert balance {b:F2} (max/mean load)" : "";
-        var sources = perSource.Count > 1 ? $" ({string.Join(", ", perSource.Select(p => $"{p.Key} {p.Value:F4}"))})" : "";
-        progress.Info($"step {step}: train loss {trainLoss:F4}, val loss {valLoss:F4}{sources}{balance}");
-        metrics?.Eval(new EvalMetrics(step, tokensSeen, valLoss, trainLoss, ExpertLoad: lastEvalLoad?.Shares, ExpertBalance: lastEvalLoad?.Balance,
-            SourceValLoss: perSource.Count > 1 ? perSource : null));
-        AfterEval?.Invoke();
-        return valLoss;
-    }
-
-    /// <summary>Keeps the weights as the best checkpoint when <paramref name="valLoss"/> is the lowest so far.</summary>
-    private void SaveIfBest(double valLoss)
-    {
-        if (bestValLoss is { } best && valLoss >= best) return;
-        bestValLoss = valLoss;
-        SaveCheckpoint(CheckpointStore.Best);
     }
 
     /// <summary>
@@ -437,47 +300,6 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Mean loss over eval_iters batches of train (the current stage's mixture) and of each dataset's val split, drawn
-    /// from a fixed seed so evals compare; the val loss is the datasets' weighted by <see cref="TrainingData.ValWeights"/>.
-    /// For a mixture of experts the expert load over the val batches is kept in <see cref="lastEvalLoad"/>.
-    /// </summary>
-    private (double Train, double Val, IReadOnlyDictionary<string, double> PerSource) EstimateLoss()
-    {
-        model.eval();
-        using var _ = torch.no_grad();
-        double Mean(DataLoader loader)
-        {
-            double sum = 0;
-            for (int i = 0; i < config.EvalIters; i++)
-            {
-                // Each rank evaluates its rows of the global batch, as in training; the mean over the ranks is the global batch's.
-                using var scope = torch.NewDisposeScope();
-                var (x, y) = ToDevice(loader.GetBatch(config.BatchSize, config.BlockSize, shard));
-                using (autocastDtype is { } dt ? torch.autocast(device.Type, dt) : null)
-                    sum += model.loss(x, y).item<float>();
-            }
-            if (dist is not null) sum = dist.Mean([sum])[0];
-            return sum / config.EvalIters;
-        }
-        var start = model.expert_load();
-        var train = Mean(data.TrainEvalLoader((ulong)config.EvalSeed));
-        var beforeVal = model.expert_load();
-        var perSource = new Dictionary<string, double>();
-        double val = 0;
-        for (int i = 0; i < data.SourceNames.Count; i++)
-        {
-            perSource[data.SourceNames[i]] = Mean(data.ValLoader(i, (ulong)config.EvalSeed));
-            val += data.ValWeights[i] * perSource[data.SourceNames[i]];
-        }
-        var end = model.expert_load();
-        lastEvalLoad = end?.Since(beforeVal!);
-        // The log line's counts are the training steps' alone.
-        if (intervalLoad is not null) intervalLoad = intervalLoad.Plus(end!.Since(start!));
-        model.train();
-        return (train, val, perSource);
-    }
-
-    /// <summary>
     /// Token ids as int64 tensors on the device. For CUDA they go through page-locked memory and copy without blocking,
     /// so the host moves on while the copy waits its turn behind the running step.
     /// </summary>
@@ -489,35 +311,6 @@ public sealed class Trainer : IDisposable
         if (!device.IsCuda) return (x, y);
         return (x.pin_memory().to(device, non_blocking: true), y.pin_memory().to(device, non_blocking: true));
     }
-
-    private void SaveCheckpoint(string slot)
-    {
-        ReadPending(); // never save the weights of a diverged run
-        if (!IsMaster) return; // the replicas are identical: rank 0 saves for all
-        var rng = new Dictionary<string, byte[]> { ["cpu"] = torch.get_rng_state() };
-        if (device.IsCuda) rng["cuda"] = torch.cuda.get_rng_state(cudaIndex);
-        var state = new CheckpointState
-        {
-            Step = step,
-            TokensSeen = tokensSeen,
-            DataCursor = JsonSerializer.SerializeToElement(data.TrainCursor),
-            RngStates = rng,
-            ConfigHash = ConfigHash(config),
-            TokenizerHash = data.Tokenizer.Hash,
-            BestValLoss = bestValLoss,
-            WorldSize = WorldSize,
-        };
-        run.Checkpoints.Save(slot, state, dir =>
-        {
-            using var scope = torch.NewDisposeScope();
-            var meta = new Dictionary<string, string> { ["format"] = "llmtrain", ["step"] = step.ToString(CultureInfo.InvariantCulture) };
-            TensorFiles.Save(Path.Combine(dir, CheckpointStore.ModelFileName), model.state_dict(), meta);
-            TensorFiles.Save(Path.Combine(dir, CheckpointStore.OptimizerFileName), optimizer.state_dict(), meta);
-        });
-    }
-
-    private static string Format(TimeSpan t) =>
-        t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.TotalSeconds:F1}s";
 
     public void Dispose()
     {

@@ -5,8 +5,8 @@ using SkiaSharp;
 namespace LlmTrainer.Cli.Plotting;
 
 /// <summary>
-/// Draws runs' curves with ScottPlot: the loss (each run's training loss as logged, faint, its smoothed curve and its
-/// validation loss) over the whole width, and below it the learning rate and the throughput; one colour per run, with a
+/// Draws runs' curves with ScottPlot: the loss (each run's training loss as logged, faint, its smoothed curve, its
+/// validation loss and, for a mixture, each dataset's) over the whole width, and below it the learning rate and the throughput; one colour per run, with a
 /// legend of run names. PNG or SVG by the file's extension.
 /// </summary>
 internal static class LossPlot
@@ -43,6 +43,15 @@ internal static class LossPlot
             val.MarkerShape = MarkerShape.OpenCircle;
             val.MarkerSize = 7;
             val.LegendText = runs.Count == 1 ? "val" : $"{run.Name} val";
+            // A mixture's datasets: thin dotted lines in the run's colour, one marker shape each.
+            MarkerShape[] shapes = [MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.Cross, MarkerShape.Eks];
+            for (int j = 0; j < run.SourceValLoss.Count; j++)
+            {
+                var source = Line(loss, run.SourceValLoss[j], logX, color.WithAlpha(0.8), markers: true, lineWidth: 1);
+                source.LinePattern = LinePattern.Dotted;
+                source.MarkerShape = shapes[j % shapes.Length];
+                source.LegendText = runs.Count == 1 ? $"val {run.SourceValLoss[j].Label}" : $"{run.Name} val {run.SourceValLoss[j].Label}";
+            }
             Line(lr, run.LearningRate, logX, color, markers: false, lineWidth: 2);
             Line(speed, run.TokensPerSecond, logX, color, markers: true, lineWidth: 1);
         }

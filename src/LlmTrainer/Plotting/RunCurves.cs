@@ -5,11 +5,11 @@ using LlmTrainer.Training;
 namespace LlmTrainer.Plotting;
 
 /// <summary>
-/// The curves of one run, read from its metrics.jsonl: the training loss as logged and smoothed, the validation loss, the
-/// learning rate and the throughput, each against steps, tokens or time.
+/// The curves of one run, read from its metrics.jsonl: the training loss as logged and smoothed, the validation loss
+/// (and each dataset's, for a mixture), the learning rate and the throughput, each against steps, tokens or time.
 /// </summary>
 public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Series TrainLossSmoothed, Series ValLoss, Series LearningRate,
-    Series TokensPerSecond)
+    Series TokensPerSecond, IReadOnlyList<Series> SourceValLoss)
 {
     /// <summary>
     /// The weight of the exponential moving average for <paramref name="points"/> points: its span is about a tenth of the
@@ -36,6 +36,7 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
         var val = new Points();
         var lr = new Points();
         var speed = new Points();
+        var sources = new Dictionary<string, Points>();
         DateTimeOffset? start = null;
         foreach (var e in events)
         {
@@ -58,11 +59,22 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
                 speed.Add(at, MetricsLog.ReadNumber(e, "tokens_per_sec"));
             }
             else
+            {
                 val.Add(at, MetricsLog.ReadNumber(e, "val_loss"));
+                if (e.TryGetProperty("source_val_loss", out var perSource) && perSource.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var source in perSource.EnumerateObject())
+                    {
+                        if (!sources.TryGetValue(source.Name, out var points)) sources[source.Name] = points = new Points();
+                        points.Add(at, MetricsLog.ReadNumber(perSource, source.Name));
+                    }
+                }
+            }
         }
         var raw = train.ToSeries($"{name} train");
         return new RunCurves(name, axis, raw, new Series($"{name} train (smoothed)", raw.X, Smooth(raw.Y, SmoothingWeight(raw.Count))),
-            val.ToSeries($"{name} val"), lr.ToSeries($"{name} lr"), speed.ToSeries($"{name} tokens/s"));
+            val.ToSeries($"{name} val"), lr.ToSeries($"{name} lr"), speed.ToSeries($"{name} tokens/s"),
+            sources.Select(kv => kv.Value.ToSeries(kv.Key)).ToList());
     }
 
     /// <summary>Exponential moving average with weight <paramref name="weight"/> on the past, debiased as TensorBoard does.</summary>

@@ -34,6 +34,18 @@ public sealed class RunCurvesTests
     }
 
     [Fact]
+    public void A_mixtures_datasets_each_get_a_val_curve_and_a_run_of_one_dataset_none()
+    {
+        var mixed = RunCurves.FromEvents("r", Events(
+            """{"event":"eval","step":0,"tokens":0,"val_loss":8.0,"source_val_loss":{"stories":7.5,"code":8.5}}""",
+            """{"event":"eval","step":10,"tokens":100,"val_loss":6.0,"source_val_loss":{"stories":5.0,"code":"NaN"}}"""), PlotAxis.Step);
+        Assert.Equal(["stories", "code"], mixed.SourceValLoss.Select(s => s.Label));
+        Assert.Equal([7.5, 5.0], mixed.SourceValLoss[0].Y);
+        Assert.Equal([0.0], mixed.SourceValLoss[1].X);
+        Assert.Empty(RunCurves.FromEvents("r", Log, PlotAxis.Step).SourceValLoss);
+    }
+
+    [Fact]
     public void Smoothing_is_a_debiased_moving_average_that_short_curves_skip()
     {
         Assert.All(RunCurves.Smooth([3, 3, 3], 0.9), v => Assert.Equal(3, v, 1e-12)); // debiased: a constant stays itself from the first point

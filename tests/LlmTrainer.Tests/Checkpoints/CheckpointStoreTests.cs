@@ -87,16 +87,6 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    public void Copy_duplicates_a_checkpoint_into_another_slot()
-    {
-        var store = Store;
-        store.Save(CheckpointStore.Latest, State(30), dir => WriteModel(dir, 30));
-        store.Copy(CheckpointStore.Latest, CheckpointStore.Best);
-        Assert.Equal(30, ModelMarker(store.Find(CheckpointStore.Best)!));
-        Assert.Equal(30, store.ReadState(CheckpointStore.Best)!.Step);
-    }
-
-    [Fact]
     public void A_failing_write_leaves_the_previous_checkpoint_and_no_temporary()
     {
         var store = Store;

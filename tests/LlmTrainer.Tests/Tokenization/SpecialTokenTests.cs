@@ -1,3 +1,4 @@
+using LlmTrainer.Data;
 using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
@@ -46,7 +47,7 @@ public sealed class SpecialTokenTests
     public void DocumentsJoinedWithEndOfTextSplitBack()
     {
         var t = WithExtras.Value;
-        var docs = SyntheticText.Stories(30, seed: 4).ToArray();
+        var docs = new SyntheticStories(4).Stories(30).ToArray();
         var ids = t.Encode(string.Join(Tokenizer.EndOfText, docs), allowSpecial: true);
         Assert.Equal(docs.Length - 1, ids.Count(i => i == t.EndOfTextId));
         Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.EndOfTextId));

@@ -4,7 +4,7 @@ using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
 
-public sealed class TrainerTests
+public sealed class BpeTrainerTests
 {
     private static string[] MergeStrings(ByteLevelBpeTokenizer t) =>
         [.. t.Merges.Select(m => Encoding.UTF8.GetString(t.TokenBytes(m.Left)) + "+" + Encoding.UTF8.GetString(t.TokenBytes(m.Right)))];

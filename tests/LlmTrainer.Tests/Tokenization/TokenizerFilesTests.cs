@@ -3,7 +3,7 @@ using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
 
-public sealed class LoaderTests : IDisposable
+public sealed class TokenizerFilesTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("llmtrain-tok-").FullName;
 

@@ -68,9 +68,6 @@ public sealed partial class CheckpointStore
         return System.IO.Directory.Exists(old) ? old : null;
     }
 
-    /// <summary>The state of the checkpoint in <paramref name="slot"/>, or null when there is none.</summary>
-    public CheckpointState? ReadState(string slot) => Find(slot) is { } path ? CheckpointState.Read(path) : null;
-
     private string SlotPath(string slot) => Path.Combine(Directory, slot);
 
     private void Swap(string slot, string temp)

@@ -15,7 +15,7 @@ public sealed class RoundTripTests
     {
         "gpt2" => Trained.Value,
         "cl100k" => TrainedCl100k.Value,
-        _ => Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken")),
+        _ => TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, null),
     };
 
     [Theory]

@@ -56,7 +56,7 @@ public sealed class SpecialTokenTests
     [Fact]
     public void LoadedTiktokenFileAcceptsGivenSpecialTokens()
     {
-        var t = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, new Dictionary<string, int> { ["<|im_start|>"] = 600 });
+        var t = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, new Dictionary<string, int> { ["<|im_start|>"] = 600 });
         // <|endoftext|> was not given, so it takes the next id after the highest.
         Assert.Equal(601, t.EndOfTextId);
         Assert.Equal(602, t.VocabSize);

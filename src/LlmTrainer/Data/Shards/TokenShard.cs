@@ -98,24 +98,6 @@ public sealed unsafe class TokenShard : IDisposable
         }
     }
 
-    /// <summary>A view of <paramref name="count"/> uint16 tokens from <paramref name="start"/>, valid until the shard is disposed.</summary>
-    public ReadOnlySpan<ushort> UInt16Span(long start, int count)
-    {
-        if (DType != TokenDType.UInt16)
-            throw new InvalidOperationException($"{Path} holds {DType.Name()} tokens.");
-        ThrowIfOutside(start, count);
-        return new ReadOnlySpan<ushort>((ushort*)_tokens + start, count);
-    }
-
-    /// <summary>A view of <paramref name="count"/> uint32 tokens from <paramref name="start"/>, valid until the shard is disposed.</summary>
-    public ReadOnlySpan<uint> UInt32Span(long start, int count)
-    {
-        if (DType != TokenDType.UInt32)
-            throw new InvalidOperationException($"{Path} holds {DType.Name()} tokens.");
-        ThrowIfOutside(start, count);
-        return new ReadOnlySpan<uint>((uint*)_tokens + start, count);
-    }
-
     /// <summary>Copies tokens from <paramref name="start"/> into <paramref name="destination"/> (int32, int64…).</summary>
     public void CopyTo<T>(long start, Span<T> destination) where T : unmanaged, IBinaryInteger<T>
     {

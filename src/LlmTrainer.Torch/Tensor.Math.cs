@@ -58,8 +58,8 @@ public partial class Tensor
     public Tensor div(Scalar s) => BinaryScalar(ScalarOp.Div, s);
     public Tensor pow(Tensor exponent) => Binary(BinaryOp.Pow, exponent);
     public Tensor pow(Scalar exponent) => BinaryScalar(ScalarOp.Pow, exponent);
-    /// <summary>s ** this, element-wise.</summary>
-    public Tensor rpow(Scalar s) => BinaryScalar(ScalarOp.RPow, s);
+    /// <summary>s ** this, element-wise; public as torch.pow(Scalar self, Tensor exponent).</summary>
+    internal Tensor rpow(Scalar s) => BinaryScalar(ScalarOp.RPow, s);
     public Tensor remainder(Scalar s) => BinaryScalar(ScalarOp.Remainder, s);
     public Tensor floor_divide(Tensor other) => Binary(BinaryOp.FloorDivide, other);
     public Tensor floor_divide(Scalar s) => BinaryScalar(ScalarOp.FloorDivide, s);

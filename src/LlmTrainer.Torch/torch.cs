@@ -179,6 +179,9 @@ public static unsafe partial class torch
 
     public static Tensor bmm(Tensor a, Tensor b) => a.bmm(b);
 
+    /// <summary>A scalar raised to each element of <paramref name="exponent"/> (torch.pow(Scalar self, Tensor exponent)).</summary>
+    public static Tensor pow(Scalar self, Tensor exponent) => exponent.rpow(self);
+
     // ---- grad mode ----
 
     public static bool is_grad_enabled() => llm_grad_enabled() != 0;
@@ -284,23 +287,6 @@ public sealed class AutocastGuard : IDisposable
         disposed = true;
         _ = llm_autocast_exit(deviceType, prevEnabled, prevDtype);
     }
-}
-
-/// <summary>Measurement helpers for benchmarks.</summary>
-public static class TorchBenchmark
-{
-    /// <summary>ns per op of a tiny-op loop run entirely in C++ (0 add, 1 matmul, 2 add_): the no-binding baseline.</summary>
-    public static double NativeLoop(int kind, Tensor a, Tensor b, long iterations)
-    {
-        Check(llm_bench_loop(kind, a, b, iterations, out var ns));
-        return ns;
-    }
-}
-
-public static partial class torch
-{
-    /// <summary>scalar ** tensor, element-wise (torch.pow(scalar, tensor)).</summary>
-    public static Tensor pow_scalar(Scalar @base, Tensor exponent) => exponent.rpow(@base);
 }
 
 public static partial class torch

@@ -177,7 +177,7 @@ public sealed class FaultInjectionTests : IDisposable
     {
         try
         {
-            return new CheckpointStore(Path.Combine(dir, "checkpoints")).ReadState(CheckpointStore.Latest)?.Step ?? -1;
+            return new CheckpointStore(Path.Combine(dir, "checkpoints")).Find(CheckpointStore.Latest) is { } latest ? CheckpointState.Read(latest).Step : -1;
         }
         catch (Exception e) when (e is IOException or LlmTrainerException)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using LlmTrainer.Data;
 using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Cli.Tests;
@@ -11,7 +12,7 @@ public sealed class TrainedTokenizerFixture : IDisposable
     public TrainedTokenizerFixture()
     {
         var corpus = Path.Combine(Dir, "corpus.txt");
-        File.WriteAllLines(corpus, SyntheticText.Stories(300, seed: 5).SelectMany(s => new[] { s, Tokenizer.EndOfText }));
+        File.WriteAllLines(corpus, new SyntheticStories(5).Stories(300).SelectMany(s => new[] { s, Tokenizer.EndOfText }));
         TrainResult = TokenizerCommandTests.Run("tokenizer", "train", "--input", corpus, "--vocab-size", "400", "--out", TokenizerPath);
     }
 

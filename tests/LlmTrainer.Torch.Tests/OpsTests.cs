@@ -21,6 +21,7 @@ public sealed class OpsTests
         ["div_scalar"] = (x, _) => x["a"] / 4.0,
         ["neg"] = (x, _) => -x["a"],
         ["pow"] = (x, _) => x["a"].pow(2.5),
+        ["pow_scalar_base"] = (x, _) => torch.pow(1.0e4, x["a"]),
         ["sqrt"] = (x, _) => x["a"].sqrt(),
         ["rsqrt"] = (x, _) => x["a"].rsqrt(),
         ["exp"] = (x, _) => x["a"].exp(),

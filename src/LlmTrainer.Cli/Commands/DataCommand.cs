@@ -20,7 +20,7 @@ internal static class DataCommand
         var stories = new Option<int>("--stories") { Description = "Number of stories", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<ulong>("--seed") { Description = "Generator seed: the same seed gives the same stories", DefaultValueFactory = _ => 0UL };
         var command = new Command("synth", "Write synthetic TinyStories-like stories to a text file") { output, stories, seed };
-        command.SetAction(parse => Run(parse, () =>
+        command.SetAction(parse => UserErrors.Run(parse, () =>
         {
             string path = parse.GetValue(output)!;
             int count = parse.GetValue(stories);
@@ -86,18 +86,5 @@ internal static class DataCommand
             }
         });
         return command;
-    }
-
-    private static int Run(ParseResult parse, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (LlmTrainerException e)
-        {
-            parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 }

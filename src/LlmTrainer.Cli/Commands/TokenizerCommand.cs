@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using LlmTrainer.Data;
 using LlmTrainer.Progress;
 using LlmTrainer.Tokenization;
 
@@ -47,7 +48,7 @@ internal static class TokenizerCommand
         {
             input, vocabSize, output, pattern, minFrequency, special,
         };
-        command.SetAction(parse => Run(parse, () =>
+        command.SetAction(parse => UserErrors.Run(parse, () =>
         {
             var files = ExpandInputs(parse.GetValue(input)!);
             var options = new TokenizerTrainOptions(Patterns.FromName(parse.GetValue(pattern)!), parse.GetValue(special), parse.GetValue(minFrequency));
@@ -71,7 +72,7 @@ internal static class TokenizerCommand
         var jsonl = new Option<bool>("--jsonl") { Description = "Read one JSON string per input line, write one JSON array of ids per line" };
         var allowSpecial = new Option<bool>("--allow-special") { Description = "Turn special-token strings such as <|endoftext|> into their ids" };
         var command = new Command("encode", "Print the token ids of text as a JSON array") { tokenizerPath, text, jsonl, allowSpecial };
-        command.SetAction(parse => Run(parse, () =>
+        command.SetAction(parse => UserErrors.Run(parse, () =>
         {
             var tokenizer = Tokenizer.Load(parse.GetValue(tokenizerPath)!);
             var output = parse.InvocationConfiguration.Output;
@@ -111,7 +112,7 @@ internal static class TokenizerCommand
         var tokenizerPath = TokenizerOption();
         var idsOption = new Option<string>("--ids") { Description = "JSON array of ids (default: read it from standard input)" };
         var command = new Command("decode", "Print the text that a JSON array of token ids stands for") { tokenizerPath, idsOption };
-        command.SetAction(parse => Run(parse, () =>
+        command.SetAction(parse => UserErrors.Run(parse, () =>
         {
             var tokenizer = Tokenizer.Load(parse.GetValue(tokenizerPath)!);
             string json = parse.GetValue(idsOption) ?? Console.In.ReadToEnd();
@@ -153,20 +154,6 @@ internal static class TokenizerCommand
             sb.Append(ids[i]);
         }
         output.WriteLine(sb.Append(']').ToString());
-    }
-
-    /// <summary>User errors print one line, as Program.Main does, instead of the parser's stack trace.</summary>
-    private static int Run(ParseResult parse, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (LlmTrainerException e)
-        {
-            parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 
     private static List<string> ExpandInputs(string[] inputs)
@@ -238,13 +225,13 @@ internal static class TokenizerCommand
         var input = new Option<string[]>("--input") { Description = "Text files to use instead of generated stories", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench", "Measure tokenizer training and encoding speed") { megabytes, vocabSize, input };
         command.Hidden = true;
-        command.SetAction(parse => Run(parse, () =>
+        command.SetAction(parse => UserErrors.Run(parse, () =>
         {
             var output = parse.InvocationConfiguration.Output;
             var files = parse.GetValue(input);
             var docs = files is { Length: > 0 }
                 ? ReadDocuments(ExpandInputs(files)).ToArray()
-                : SyntheticText.StoriesOfLength((long)(parse.GetValue(megabytes) * 1e6)).ToArray();
+                : GeneratedStories((long)(parse.GetValue(megabytes) * 1e6));
             long bytes = docs.Sum(d => (long)Encoding.UTF8.GetByteCount(d));
             double mb = bytes / 1e6;
             output.WriteLine($"corpus: {docs.Length} documents, {mb:0.0} MB UTF-8, {Environment.ProcessorCount} cores");
@@ -265,6 +252,21 @@ internal static class TokenizerCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Built-in synthetic stories (seed 1), as <c>data synth</c> writes them, until they hold <paramref name="chars"/> characters.</summary>
+    private static string[] GeneratedStories(long chars)
+    {
+        var stories = new List<string>();
+        long total = 0;
+        foreach (string story in new SyntheticStories(1).Stories(int.MaxValue))
+        {
+            if (total >= chars)
+                break;
+            stories.Add(story);
+            total += story.Length + 1;
+        }
+        return [.. stories];
     }
 
     private static double EncodeAll(Tokenizer tokenizer, string[] docs, bool parallel, out long tokens)

@@ -54,22 +54,6 @@ public sealed partial class CheckpointStore
         return SlotPath(slot);
     }
 
-    /// <summary>Copies the checkpoint in <paramref name="from"/> into <paramref name="to"/> (e.g. latest into best), atomically as <see cref="Save"/>.</summary>
-    public string Copy(string from, string to)
-    {
-        CheckSlot(to);
-        var source = Find(from) ?? throw new LlmTrainerException($"no '{from}' checkpoint in '{Directory}' to copy.");
-        var state = CheckpointState.Read(source);
-        return Save(to, state, temp =>
-        {
-            foreach (var file in System.IO.Directory.EnumerateFiles(source))
-            {
-                if (Path.GetFileName(file) != CheckpointState.FileName)
-                    File.Copy(file, Path.Combine(temp, Path.GetFileName(file)));
-            }
-        });
-    }
-
     /// <summary>
     /// The directory of the complete checkpoint in <paramref name="slot"/>, or null when there is none.
     /// After a crash in the middle of a swap this is <c>SLOT.old</c>; the next save tidies up.
@@ -83,9 +67,6 @@ public sealed partial class CheckpointStore
         var old = path + OldSuffix;
         return System.IO.Directory.Exists(old) ? old : null;
     }
-
-    /// <summary>The state of the checkpoint in <paramref name="slot"/>, or null when there is none.</summary>
-    public CheckpointState? ReadState(string slot) => Find(slot) is { } path ? CheckpointState.Read(path) : null;
 
     private string SlotPath(string slot) => Path.Combine(Directory, slot);
 

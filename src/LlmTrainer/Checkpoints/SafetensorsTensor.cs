@@ -4,7 +4,4 @@ namespace LlmTrainer.Checkpoints;
 public sealed record SafetensorsTensor(string Name, SafetensorsDtype Dtype, IReadOnlyList<long> Shape, long Begin, long End)
 {
     public long ByteLength => End - Begin;
-
-    /// <summary>Product of the dimensions (1 for a scalar, whose shape is empty).</summary>
-    public long ElementCount => Shape.Aggregate(1L, (product, dim) => product * dim);
 }

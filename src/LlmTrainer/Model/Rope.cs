@@ -15,7 +15,7 @@ internal sealed class Rope
     public Rope(int headDim, int maxPositions, double theta)
     {
         using var scope = torch.NewDisposeScope();
-        var invFreq = 1.0 / torch.pow_scalar(theta, torch.arange(0, headDim, 2, ScalarType.Float64) / headDim);
+        var invFreq = 1.0 / torch.pow(theta, torch.arange(0, headDim, 2, ScalarType.Float64) / headDim);
         var positions = torch.arange(0, maxPositions, 1, ScalarType.Float64);
         var freqs = positions.outer(invFreq);
         var emb = torch.cat([freqs, freqs], -1);

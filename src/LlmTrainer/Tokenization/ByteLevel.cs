@@ -30,8 +30,6 @@ internal static class ByteLevel
         return map;
     }
 
-    public static char ToChar(byte b) => ByteToChar[b];
-
     public static string Encode(ReadOnlySpan<byte> bytes)
     {
         return string.Create(bytes.Length, bytes.ToArray(), static (chars, src) =>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using LlmTrainer.Progress;
 
 namespace LlmTrainer.Tokenization;
@@ -109,53 +108,15 @@ public abstract class Tokenizer
         return BpeTrainer.Train(counts, vocabSize, options, progress);
     }
 
-    /// <summary>Trains from pre-token counts made elsewhere (each key one piece of the pre-tokenisation pattern).</summary>
-    public static ByteLevelBpeTokenizer Train(IReadOnlyDictionary<string, long> preTokenCounts, int vocabSize, TokenizerTrainOptions? options = null, IProgressReporter? progress = null)
-    {
-        ArgumentNullException.ThrowIfNull(preTokenCounts);
-        return BpeTrainer.Train(preTokenCounts, vocabSize, options ?? new TokenizerTrainOptions(), progress ?? NullProgress.Instance);
-    }
-
-    /// <summary>
-    /// Adds one to <paramref name="counts"/> for every pre-tokenisation piece of <paramref name="text"/> under
-    /// <paramref name="pattern"/>: the counting half of training, for callers that count in parallel or while
-    /// streaming and then call <see cref="Train(IReadOnlyDictionary{string, long}, int, TokenizerTrainOptions?, IProgressReporter?)"/>.
-    /// Special-token strings are counted as text: cut them out first. With an ordinal string comparer, a
-    /// piece already counted allocates nothing.
-    /// </summary>
-    public static void CountPreTokens(ReadOnlySpan<char> text, string pattern, Dictionary<string, long> counts)
-    {
-        ArgumentNullException.ThrowIfNull(counts);
-        var pre = PreTokenizer.Create(pattern);
-        bool byspan = counts.TryGetAlternateLookup<ReadOnlySpan<char>>(out var lookup);
-        int pos = 0;
-        while (pos < text.Length)
-        {
-            int end = pre.Next(text, pos);
-            if (byspan)
-                CollectionsMarshal.GetValueRefOrAddDefault(lookup, text[pos..end], out _)++;
-            else
-                CollectionsMarshal.GetValueRefOrAddDefault(counts, text[pos..end].ToString(), out _)++;
-            pos = end;
-        }
-    }
-
     /// <summary>
     /// Loads a tokenizer; the format is detected from the content: Hugging Face <c>tokenizer.json</c> (byte-level
     /// BPE, or Llama-style SentencePiece BPE), SentencePiece <c>tokenizer.model</c>, llama2.c <c>tokenizer.bin</c>, a
     /// tiktoken rank file, or a directory holding one of <c>tokenizer.json</c>, <c>tokenizer.model</c>,
     /// <c>tokenizer.bin</c>, or GPT-2's <c>encoder.json</c> + <c>vocab.bpe</c> (in that order of preference). A rank
-    /// file whose name contains <c>cl100k</c> gets cl100k's pattern and special tokens, any other GPT-2's (use
-    /// <see cref="LoadTiktoken"/> to choose).
+    /// file whose name contains <c>cl100k</c> gets cl100k's pattern and special tokens, any other GPT-2's.
     /// </summary>
     public static Tokenizer Load(string path) => TokenizerFiles.Load(path);
 
     /// <summary>The tokenizer files a directory (a run, a prepared dataset, a model checkpoint) may hold, in the order <see cref="Load"/> prefers them.</summary>
     public static IReadOnlyList<string> DirectoryFileNames => TokenizerFiles.DirectoryFiles;
-
-    public static ByteLevelBpeTokenizer LoadGpt2(string encoderJsonPath, string vocabBpePath) => Gpt2Files.Load(encoderJsonPath, vocabBpePath);
-
-    /// <param name="specialTokens">Special tokens and their ids; <see cref="EndOfText"/> is added after the last rank when absent.</param>
-    public static ByteLevelBpeTokenizer LoadTiktoken(string rankFilePath, string pattern = Patterns.Gpt2, IReadOnlyDictionary<string, int>? specialTokens = null)
-        => TiktokenFile.Load(rankFilePath, pattern, specialTokens);
 }

@@ -42,7 +42,7 @@ public sealed class CheckpointStoreTests : IDisposable
 
         Assert.Equal(path, store.Find(CheckpointStore.Latest));
         Assert.Equal(2, ModelMarker(path));
-        var state = store.ReadState(CheckpointStore.Latest)!;
+        var state = CheckpointState.Read(store.Find(CheckpointStore.Latest)!);
         Assert.Equal(200, state.Step);
         Assert.Equal(200 * 4096, state.TokensSeen);
         Assert.Equal(1400, state.DataCursor!.Value.GetProperty("position").GetInt64());
@@ -87,16 +87,6 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    public void Copy_duplicates_a_checkpoint_into_another_slot()
-    {
-        var store = Store;
-        store.Save(CheckpointStore.Latest, State(30), dir => WriteModel(dir, 30));
-        store.Copy(CheckpointStore.Latest, CheckpointStore.Best);
-        Assert.Equal(30, ModelMarker(store.Find(CheckpointStore.Best)!));
-        Assert.Equal(30, store.ReadState(CheckpointStore.Best)!.Step);
-    }
-
-    [Fact]
     public void A_failing_write_leaves_the_previous_checkpoint_and_no_temporary()
     {
         var store = Store;
@@ -120,7 +110,7 @@ public sealed class CheckpointStoreTests : IDisposable
         Directory.CreateDirectory(latest + ".tmp-0badf00d");
 
         Assert.Equal(latest + ".old", store.Find(CheckpointStore.Latest));
-        Assert.Equal(1, store.ReadState(CheckpointStore.Latest)!.Step);
+        Assert.Equal(1, CheckpointState.Read(store.Find(CheckpointStore.Latest)!).Step);
 
         store.Save(CheckpointStore.Latest, State(2), dir => WriteModel(dir, 2));
         Assert.Equal(latest, store.Find(CheckpointStore.Latest));
@@ -136,7 +126,7 @@ public sealed class CheckpointStoreTests : IDisposable
         CopyDirectory(latest, latest + ".old");
         store.Save(CheckpointStore.Latest, State(3), dir => WriteModel(dir, 3));
         Assert.Equal(latest, store.Find(CheckpointStore.Latest));
-        Assert.Equal(3, store.ReadState(CheckpointStore.Latest)!.Step);
+        Assert.Equal(3, CheckpointState.Read(store.Find(CheckpointStore.Latest)!).Step);
         Assert.False(Directory.Exists(latest + ".old"));
     }
 

@@ -36,7 +36,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         Assert.Equal(Math.PI, BitConverter.ToDouble(file.GetBytes("scalar")));
         Assert.Equal([2L, 3L], file["model.embed_tokens.weight"].Shape);
         Assert.Equal(SafetensorsDtype.Bool, file["flags"].Dtype);
-        Assert.Equal(1, file["scalar"].ElementCount);
+        Assert.Empty(file["scalar"].Shape);
         Assert.Equal("42", file.Metadata["step"]);
         Assert.False(file.Contains("missing"));
         Assert.Contains("missing", Assert.Throws<LlmTrainerException>(() => file["missing"]).Message);

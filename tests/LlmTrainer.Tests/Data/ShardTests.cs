@@ -39,10 +39,6 @@ public sealed class ShardTests : IDisposable
         shard.CopyTo(4990, some.AsSpan());
         Assert.Equal(tokens[4990..].Select(t => (long)t), some);
         Assert.Equal(tokens[123], shard[123]);
-        if (dtype == TokenDType.UInt16)
-            Assert.Equal(tokens[100..110].Select(t => (ushort)t), shard.UInt16Span(100, 10).ToArray());
-        else
-            Assert.Equal(tokens[100..110].Select(t => (uint)t), shard.UInt32Span(100, 10).ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => shard.CopyTo(4995, new int[10].AsSpan()));
     }
 
@@ -98,14 +94,14 @@ public sealed class ShardTests : IDisposable
     }
 
     [Fact]
-    public void BadMagic_IsDetected_AndSuggestsRawU16()
+    public void BadMagic_IsDetected_AndSaysHowToMakeShards()
     {
         string path = WriteShard();
         Poke(path, 0, 12345);
         var e = Assert.Throws<LlmTrainerException>(() => TokenShard.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("bad shard magic 12345", e.Message);
-        Assert.Contains("raw-u16", e.Message);
+        Assert.Contains("llmtrain prepare", e.Message);
     }
 
     [Fact]
@@ -147,13 +143,14 @@ public sealed class ShardTests : IDisposable
         var e = Assert.Throws<LlmTrainerException>(() => TokenShard.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("too small", e.Message);
+        Assert.Contains("llmtrain prepare", e.Message);
     }
 
     [Fact]
     public void CountDifferentFromMeta_IsDetected()
     {
         string path = WriteShard();
-        var e = Assert.Throws<LlmTrainerException>(() => TokenShard.Open(path, ShardFormat.Header, expectedTokens: 99));
+        var e = Assert.Throws<LlmTrainerException>(() => TokenShard.Open(path, expectedTokens: 99));
         Assert.Contains(path, e.Message);
         Assert.Contains("meta.json lists 99 tokens", e.Message);
     }
@@ -161,29 +158,4 @@ public sealed class ShardTests : IDisposable
     [Fact]
     public void MissingFile_IsAClearError()
         => Assert.Contains("not found", Assert.Throws<LlmTrainerException>(() => TokenShard.Open(_dir.File("none.bin"))).Message);
-
-    [Fact]
-    public void RawU16_LoadsHeaderlessFiles()
-    {
-        string path = _dir.File("train.bin");
-        ushort[] tokens = [5, 65535, 0, 42];
-        File.WriteAllBytes(path, tokens.SelectMany(t => BitConverter.GetBytes(t)).ToArray());
-        using var shard = TokenShard.Open(path, ShardFormat.RawU16);
-        Assert.Equal(4, shard.TokenCount);
-        var back = new int[4];
-        shard.CopyTo(0, back.AsSpan());
-        Assert.Equal([5, 65535, 0, 42], back);
-        Assert.Equal(ShardFormat.RawU16, ShardFormats.Parse("raw-u16"));
-    }
-
-    [Fact]
-    public void RawU16_RejectsOddAndEmptyFiles()
-    {
-        string odd = _dir.File("odd.bin");
-        File.WriteAllBytes(odd, [1, 2, 3]);
-        Assert.Contains("odd size", Assert.Throws<LlmTrainerException>(() => TokenShard.Open(odd, ShardFormat.RawU16)).Message);
-        string empty = _dir.File("empty.bin");
-        File.WriteAllBytes(empty, []);
-        Assert.Contains("empty", Assert.Throws<LlmTrainerException>(() => TokenShard.Open(empty, ShardFormat.RawU16)).Message);
-    }
 }

@@ -105,12 +105,20 @@ public sealed class TokenDatasetTests : IDisposable
     }
 
     [Fact]
-    public void OpenFiles_RawU16()
+    public void DirectoryWithoutMeta_RefusesShardsOfMixedWidths_AndHeaderlessFiles()
     {
-        string path = _dir.File("train.bin");
-        File.WriteAllBytes(path, Range(300).SelectMany(t => BitConverter.GetBytes((ushort)t)).ToArray());
-        using var ds = TokenDataset.OpenFiles([path], ShardFormat.RawU16);
-        Assert.Equal(300, ds.TokenCount);
-        Assert.Equal(299, ds[299]);
+        ShardWriter.Write(_dir.File("a_train_1.bin"), Range(10), TokenDType.UInt16);
+        ShardWriter.Write(_dir.File("a_train_2.bin"), Range(10), TokenDType.UInt32);
+        var e = Assert.Throws<LlmTrainerException>(() => TokenDataset.Open(_dir.Path));
+        Assert.Contains("mix uint16 and uint32", e.Message);
+
+        // A nanoGPT/llama2.c file (uint16 tokens, no header) is named and the way to make shards is given.
+        using var headerless = new TempDirectory();
+        string path = headerless.File("train.bin");
+        File.WriteAllBytes(path, Range(3000).SelectMany(t => BitConverter.GetBytes((ushort)t)).ToArray());
+        e = Assert.Throws<LlmTrainerException>(() => TokenDataset.Open(headerless.Path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("bad shard magic", e.Message);
+        Assert.Contains("llmtrain prepare", e.Message);
     }
 }

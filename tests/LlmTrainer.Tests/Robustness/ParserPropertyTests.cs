@@ -310,7 +310,7 @@ public sealed class ParserPropertyTests : IDisposable
 
     [Fact]
     public void Tiktoken_damaged_bytes() =>
-        Bytes("ranks.tiktoken", File.ReadAllBytes(TokenizerTestData.Fixture("small.tiktoken")), path => Tokenizer.LoadTiktoken(path));
+        Bytes("ranks.tiktoken", File.ReadAllBytes(TokenizerTestData.Fixture("small.tiktoken")), path => TiktokenFile.Load(path, Patterns.Gpt2, null));
 
     [Theory]
     [InlineData("ranks.tiktoken", "IQ== 2147483647\n")]
@@ -323,9 +323,9 @@ public sealed class ParserPropertyTests : IDisposable
         LoadsOrNamesTheFile(name, Encoding.UTF8.GetBytes(content), path =>
         {
             if (name == "encoder.json")
-                Tokenizer.LoadGpt2(path, bpe);
+                Gpt2Files.Load(path, bpe);
             else if (name.EndsWith(".tiktoken", StringComparison.Ordinal))
-                Tokenizer.LoadTiktoken(path);
+                TiktokenFile.Load(path, Patterns.Gpt2, null);
             else
                 Tokenizer.Load(path);
             Assert.Fail("a huge id was accepted");
@@ -341,9 +341,9 @@ public sealed class ParserPropertyTests : IDisposable
         string goodBpe = _dir.File("good-vocab.bpe");
         File.WriteAllBytes(goodEncoder, encoder);
         File.WriteAllBytes(goodBpe, bpe);
-        Bytes("encoder.json", encoder, path => Tokenizer.LoadGpt2(path, goodBpe), cases: Cases / 2, companion: goodBpe);
-        Json("encoder.json", encoder, path => Tokenizer.LoadGpt2(path, goodBpe), cases: Cases / 2, companion: goodBpe);
-        Bytes("vocab.bpe", bpe, path => Tokenizer.LoadGpt2(goodEncoder, path), cases: Cases / 2, companion: goodEncoder);
+        Bytes("encoder.json", encoder, path => Gpt2Files.Load(path, goodBpe), cases: Cases / 2, companion: goodBpe);
+        Json("encoder.json", encoder, path => Gpt2Files.Load(path, goodBpe), cases: Cases / 2, companion: goodBpe);
+        Bytes("vocab.bpe", bpe, path => Gpt2Files.Load(goodEncoder, path), cases: Cases / 2, companion: goodEncoder);
     }
 
     // ---- documents ----

@@ -1,4 +1,5 @@
 using System.Text;
+using LlmTrainer.Data;
 using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
@@ -14,7 +15,7 @@ public sealed class RoundTripTests
     {
         "gpt2" => Trained.Value,
         "cl100k" => TrainedCl100k.Value,
-        _ => Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken")),
+        _ => TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, null),
     };
 
     [Theory]
@@ -38,7 +39,7 @@ public sealed class RoundTripTests
     [Fact]
     public void TrainedTokenizerCompressesItsOwnKindOfText()
     {
-        var text = string.Join("\n", SyntheticText.Stories(20, seed: 99));
+        var text = string.Join("\n", new SyntheticStories(99).Stories(20));
         var ids = Trained.Value.Encode(text);
         Assert.True(ids.Length < Encoding.UTF8.GetByteCount(text) / 2, $"{ids.Length} tokens for {text.Length} chars");
         Assert.Equal(text, Trained.Value.Decode(ids));
@@ -77,7 +78,7 @@ public sealed class RoundTripTests
     public void EncodingIsThreadSafe()
     {
         var tokenizer = Tokenizer.Train(TokenizerTestData.Corpus(100, seed: 3), 500);
-        var texts = TokenizerTestData.Adversarial(200, seed: 5).Concat(SyntheticText.Stories(200, seed: 11)).ToArray();
+        var texts = TokenizerTestData.Adversarial(200, seed: 5).Concat(new SyntheticStories(11).Stories(200)).ToArray();
         // A second, separately trained instance encodes sequentially with its own cache.
         var sequential = Tokenizer.Train(TokenizerTestData.Corpus(100, seed: 3), 500);
         var expected = texts.Select(t => sequential.Encode(t)).ToArray();

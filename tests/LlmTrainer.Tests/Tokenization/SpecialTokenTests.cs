@@ -1,3 +1,4 @@
+using LlmTrainer.Data;
 using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
@@ -46,7 +47,7 @@ public sealed class SpecialTokenTests
     public void DocumentsJoinedWithEndOfTextSplitBack()
     {
         var t = WithExtras.Value;
-        var docs = SyntheticText.Stories(30, seed: 4).ToArray();
+        var docs = new SyntheticStories(4).Stories(30).ToArray();
         var ids = t.Encode(string.Join(Tokenizer.EndOfText, docs), allowSpecial: true);
         Assert.Equal(docs.Length - 1, ids.Count(i => i == t.EndOfTextId));
         Assert.Equal(t.Encode(docs[0]), ids.TakeWhile(i => i != t.EndOfTextId));
@@ -55,7 +56,7 @@ public sealed class SpecialTokenTests
     [Fact]
     public void LoadedTiktokenFileAcceptsGivenSpecialTokens()
     {
-        var t = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, new Dictionary<string, int> { ["<|im_start|>"] = 600 });
+        var t = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, new Dictionary<string, int> { ["<|im_start|>"] = 600 });
         // <|endoftext|> was not given, so it takes the next id after the highest.
         Assert.Equal(601, t.EndOfTextId);
         Assert.Equal(602, t.VocabSize);

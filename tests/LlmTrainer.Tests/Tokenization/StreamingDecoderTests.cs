@@ -6,7 +6,7 @@ namespace LlmTrainer.Tests.Tokenization;
 public sealed class StreamingDecoderTests
 {
     // Byte-only tokenizer: every id is one byte, so multi-byte characters always arrive split.
-    private static readonly Tokenizer Bytes = Tokenizer.Train(new Dictionary<string, long>(), 257);
+    private static readonly Tokenizer Bytes = BpeTrainer.Train(new Dictionary<string, long>(), 257, new TokenizerTrainOptions(), LlmTrainer.Progress.NullProgress.Instance);
 
     [Fact]
     public void HoldsBackSplitCharactersUntilComplete()

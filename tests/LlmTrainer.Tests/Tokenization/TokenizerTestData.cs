@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using LlmTrainer.Data;
 
 namespace LlmTrainer.Tests.Tokenization;
 
@@ -68,7 +69,7 @@ internal static class TokenizerTestData
     public static IEnumerable<string> Corpus(int documents = 200, int seed = 7)
     {
         var rng = new Random(seed);
-        foreach (var story in LlmTrainer.Tokenization.SyntheticText.Stories(documents, seed))
+        foreach (var story in new SyntheticStories((ulong)seed).Stories(documents))
             yield return rng.Next(4) == 0 ? story + " " + Fragments[rng.Next(Fragments.Length)] : story;
     }
 }

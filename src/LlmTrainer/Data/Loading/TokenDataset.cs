@@ -72,7 +72,7 @@ public sealed class TokenDataset : IDisposable
                 $"{directory}: the {split} split is empty (meta.json lists no {split} shards)." +
                 (split == "val" ? " Prepare again with a non-zero --val-fraction." : ""));
         var dtype = meta.DType;
-        var shards = OpenAll(splitMeta.Shards.Select(s => (Path.Combine(directory, s.File), (long?)s.Tokens)), ShardFormat.Header);
+        var shards = OpenAll(splitMeta.Shards.Select(s => (Path.Combine(directory, s.File), (long?)s.Tokens)));
         try
         {
             foreach (var shard in shards)
@@ -93,12 +93,12 @@ public sealed class TokenDataset : IDisposable
         }
     }
 
-    /// <summary>Opens token files directly, in the given order: llm.c shards, or headerless uint16 files with <see cref="ShardFormat.RawU16"/>.</summary>
-    public static TokenDataset OpenFiles(IReadOnlyList<string> paths, ShardFormat format = ShardFormat.Header, string split = "train")
+    /// <summary>Opens llm.c shards directly, in the given order.</summary>
+    private static TokenDataset OpenFiles(IReadOnlyList<string> paths, string split)
     {
         if (paths.Count == 0)
             throw new LlmTrainerException("No token files given.");
-        var shards = OpenAll(paths.Select(p => (p, (long?)null)), format);
+        var shards = OpenAll(paths.Select(p => (p, (long?)null)));
         if (shards.Select(s => s.DType).Distinct().Count() > 1)
         {
             foreach (var shard in shards)
@@ -118,17 +118,17 @@ public sealed class TokenDataset : IDisposable
             throw new LlmTrainerException(
                 $"'{directory}' has no {DatasetMeta.FileName}, so the tokenizer its shards were made with cannot be checked against the run's. " +
                 "Prepare the data with 'llmtrain prepare' so that meta.json records the tokenizer.");
-        var dataset = OpenFiles(files, ShardFormat.Header, split);
+        var dataset = OpenFiles(files, split);
         return dataset;
     }
 
-    private static TokenShard[] OpenAll(IEnumerable<(string Path, long? Tokens)> files, ShardFormat format)
+    private static TokenShard[] OpenAll(IEnumerable<(string Path, long? Tokens)> files)
     {
         var shards = new List<TokenShard>();
         try
         {
             foreach (var (path, tokens) in files)
-                shards.Add(TokenShard.Open(path, format, tokens));
+                shards.Add(TokenShard.Open(path, tokens));
             return shards.ToArray();
         }
         catch

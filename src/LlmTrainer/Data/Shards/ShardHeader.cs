@@ -15,6 +15,9 @@ public static class ShardHeader
     public const int MagicUInt32 = 20240801;
     public const int VersionUInt32 = 7;
 
+    /// <summary>The hint for a file that is not an llm.c shard.</summary>
+    internal const string NotAShard = "Token files are made by 'llmtrain prepare'; for headerless nanoGPT/llama2.c .bin files, prepare their text instead.";
+
     public static int Magic(TokenDType dtype) => dtype == TokenDType.UInt16 ? MagicUInt16 : MagicUInt32;
 
     public static int Version(TokenDType dtype) => dtype == TokenDType.UInt16 ? VersionUInt16 : VersionUInt32;
@@ -39,7 +42,7 @@ public static class ShardHeader
             MagicUInt32 => TokenDType.UInt32,
             _ => throw new LlmTrainerException(
                 $"{path}: bad shard magic {magic} (expected {MagicUInt16} for uint16 or {MagicUInt32} for uint32 tokens). " +
-                "If this is a headerless nanoGPT/llama2.c token file, open it with the raw-u16 format."),
+                NotAShard),
         };
         if (version != Version(dtype))
             throw new LlmTrainerException(

@@ -32,9 +32,8 @@ public sealed unsafe class TokenShard : IDisposable
     public long TokenCount { get; }
 
     /// <param name="path">The shard file.</param>
-    /// <param name="format">Header (llm.c) or raw-u16 (headerless nanoGPT/llama2.c).</param>
     /// <param name="expectedTokens">The count meta.json lists for this file, checked against the header.</param>
-    public static TokenShard Open(string path, ShardFormat format = ShardFormat.Header, long? expectedTokens = null)
+    public static TokenShard Open(string path, long? expectedTokens = null)
     {
         if (!File.Exists(path))
             throw new LlmTrainerException($"{path}: token file not found.");
@@ -48,44 +47,26 @@ public sealed unsafe class TokenShard : IDisposable
             throw new LlmTrainerException($"{path}: cannot read token file ({e.Message}).", e);
         }
 
-        TokenDType dtype;
-        long count;
-        long offset;
-        if (format == ShardFormat.RawU16)
+        if (length < ShardHeader.Bytes)
+            throw new LlmTrainerException(
+                $"{path}: {length} bytes is too small for a shard header ({ShardHeader.Bytes} bytes). " +
+                ShardHeader.NotAShard);
+        Span<byte> header = stackalloc byte[ShardHeader.Bytes];
+        try
         {
-            if (length == 0)
-                throw new LlmTrainerException($"{path}: raw-u16 token file is empty.");
-            if (length % 2 != 0)
-                throw new LlmTrainerException($"{path}: raw-u16 token file has an odd size ({length} bytes); it is truncated or not uint16 tokens.");
-            dtype = TokenDType.UInt16;
-            count = length / 2;
-            offset = 0;
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            stream.ReadExactly(header);
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (length < ShardHeader.Bytes)
-                throw new LlmTrainerException(
-                    $"{path}: {length} bytes is too small for a shard header ({ShardHeader.Bytes} bytes). " +
-                    "If this is a headerless nanoGPT/llama2.c token file, open it with the raw-u16 format.");
-            Span<byte> header = stackalloc byte[ShardHeader.Bytes];
-            try
-            {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-                stream.ReadExactly(header);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new LlmTrainerException($"{path}: cannot read shard header ({e.Message}).", e);
-            }
-            (dtype, int headerCount) = ShardHeader.Read(header, path);
-            count = headerCount;
-            long expectedBytes = ShardHeader.Bytes + count * dtype.BytesPerToken();
-            if (length != expectedBytes)
-                throw new LlmTrainerException(
-                    $"{path}: header says {count} {dtype.Name()} tokens ({expectedBytes} bytes with the header) but the file has {length} bytes; " +
-                    "it is truncated or corrupt. Prepare the data again.");
-            offset = ShardHeader.Bytes;
+            throw new LlmTrainerException($"{path}: cannot read shard header ({e.Message}).", e);
         }
+        var (dtype, count) = ShardHeader.Read(header, path);
+        long expectedBytes = ShardHeader.Bytes + count * dtype.BytesPerToken();
+        if (length != expectedBytes)
+            throw new LlmTrainerException(
+                $"{path}: header says {count} {dtype.Name()} tokens ({expectedBytes} bytes with the header) but the file has {length} bytes; " +
+                "it is truncated or corrupt. Prepare the data again.");
         if (expectedTokens is long expected && expected != count)
             throw new LlmTrainerException(
                 $"{path}: meta.json lists {expected} tokens for this shard but the file holds {count}; the directory mixes files from different preparations. Prepare the data again.");
@@ -97,7 +78,7 @@ public sealed unsafe class TokenShard : IDisposable
             view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* basePointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
-            return new TokenShard(path, file, view, basePointer + view.PointerOffset + offset, dtype, count);
+            return new TokenShard(path, file, view, basePointer + view.PointerOffset + ShardHeader.Bytes, dtype, count);
         }
         catch
         {
@@ -115,24 +96,6 @@ public sealed unsafe class TokenShard : IDisposable
             ThrowIfOutside(index, 1);
             return DType == TokenDType.UInt16 ? ((ushort*)_tokens)[index] : (int)((uint*)_tokens)[index];
         }
-    }
-
-    /// <summary>A view of <paramref name="count"/> uint16 tokens from <paramref name="start"/>, valid until the shard is disposed.</summary>
-    public ReadOnlySpan<ushort> UInt16Span(long start, int count)
-    {
-        if (DType != TokenDType.UInt16)
-            throw new InvalidOperationException($"{Path} holds {DType.Name()} tokens.");
-        ThrowIfOutside(start, count);
-        return new ReadOnlySpan<ushort>((ushort*)_tokens + start, count);
-    }
-
-    /// <summary>A view of <paramref name="count"/> uint32 tokens from <paramref name="start"/>, valid until the shard is disposed.</summary>
-    public ReadOnlySpan<uint> UInt32Span(long start, int count)
-    {
-        if (DType != TokenDType.UInt32)
-            throw new InvalidOperationException($"{Path} holds {DType.Name()} tokens.");
-        ThrowIfOutside(start, count);
-        return new ReadOnlySpan<uint>((uint*)_tokens + start, count);
     }
 
     /// <summary>Copies tokens from <paramref name="start"/> into <paramref name="destination"/> (int32, int64…).</summary>

@@ -116,6 +116,17 @@ internal sealed class StoryComposer
         Say(how.Replace("{friend}", _friend.Introduction, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The friend for a plot that introduces the friend itself: someone new if the opening already named one.
+    /// </summary>
+    private StoryCharacter FriendToIntroduce()
+    {
+        if (_friendIntroduced)
+            _friend = NewCharacter(_hero.Name);
+        _friendIntroduced = true;
+        return _friend;
+    }
+
     /// <summary>A line of dialogue with its speaker, in one of the usual shapes.</summary>
     private void Quote(StoryCharacter who, string words, string verb = "said")
     {
@@ -239,12 +250,8 @@ internal sealed class StoryComposer
 
     private void NewFriend()
     {
-        // This plot introduces the friend itself: someone new if the opening already named a friend.
-        if (_friendIntroduced)
-            _friend = NewCharacter(_hero.Name);
-        _friendIntroduced = true;
         var h = _hero;
-        var f = _friend;
+        var f = FriendToIntroduce();
         string place = Pick(Places);
         Say($"{h.Name} had just moved to a new {(Chance(0.5) ? "town" : "home near the " + Pick(Places))}, and {h.He} did not know anyone.");
         Feel(h, ["lonely", "shy", "sad", "nervous"]);
@@ -262,12 +269,8 @@ internal sealed class StoryComposer
 
     private void HelpingOut()
     {
-        // This plot introduces the friend itself: someone new if the opening already named a friend.
-        if (_friendIntroduced)
-            _friend = NewCharacter(_hero.Name);
-        _friendIntroduced = true;
         var h = _hero;
-        var f = _friend;
+        var f = FriendToIntroduce();
         string place = Pick(Places);
         GoSomewhere(h, place);
         Say($"Suddenly, {h.He} heard {Pick(Sounds)}.");

@@ -135,15 +135,6 @@ internal static class StoryWords
         "sour", "salty", "tangy", "crispy", "gooey", "velvet", "woolly", "feathery", "frosty",
     ];
 
-    public static readonly string[] Feelings =
-    [
-        "happy", "sad", "scared", "angry", "excited", "proud", "surprised", "worried", "lonely", "curious", "nervous", "tired",
-        "grateful", "thankful", "jealous", "embarrassed", "shy", "calm", "glad", "upset", "confused", "bored", "cheerful",
-        "hopeful", "disappointed", "frustrated", "relieved", "amazed", "delighted", "grumpy", "safe", "sorry", "joyful",
-        "frightened", "puzzled", "eager", "content", "peaceful", "cozy", "loved", "anxious", "hurt", "thrilled", "ashamed",
-        "brave", "uneasy", "overjoyed", "gloomy", "restless", "impatient",
-    ];
-
     public static readonly string[] GoodFeelings =
     [
         "happy", "proud", "glad", "joyful", "cheerful", "delighted", "thankful", "grateful", "content", "peaceful", "cozy",

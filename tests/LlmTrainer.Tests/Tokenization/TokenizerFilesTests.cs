@@ -3,13 +3,13 @@ using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
 
-public sealed class LoaderTests : IDisposable
+public sealed class TokenizerFilesTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("llmtrain-tok-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static ByteLevelBpeTokenizer Gpt2Fixture() => Tokenizer.LoadGpt2(TokenizerTestData.Fixture("encoder.json"), TokenizerTestData.Fixture("vocab.bpe"));
+    private static ByteLevelBpeTokenizer Gpt2Fixture() => Gpt2Files.Load(TokenizerTestData.Fixture("encoder.json"), TokenizerTestData.Fixture("vocab.bpe"));
 
     [Fact]
     public void Gpt2FilesEncodeExactlyLikeTiktoken()
@@ -27,8 +27,8 @@ public sealed class LoaderTests : IDisposable
     [Fact]
     public void TiktokenRankFileEncodesExactlyLikeTiktoken()
     {
-        var gpt2 = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"));
-        var cl100k = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Cl100k);
+        var gpt2 = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, null);
+        var cl100k = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Cl100k, null);
         Assert.Equal(556, gpt2.EndOfTextId);
         foreach (var c in TokenizerTestData.Cases)
         {
@@ -100,7 +100,7 @@ public sealed class LoaderTests : IDisposable
     {
         // Newer Hugging Face files write merges as pairs and cl100k-style patterns with possessive quantifiers.
         var path = Path.Combine(_dir, "tokenizer.json");
-        var saved = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Cl100k);
+        var saved = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Cl100k, null);
         saved.Save(path);
         var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
         var merges = node["model"]!["merges"]!.AsArray();
@@ -126,9 +126,9 @@ public sealed class LoaderTests : IDisposable
         var missing = Path.Combine(_dir, "nope.json");
         var e = Assert.Throws<LlmTrainerException>(() => Tokenizer.Load(missing));
         Assert.Contains(missing, e.Message);
-        e = Assert.Throws<LlmTrainerException>(() => Tokenizer.LoadGpt2(missing, TokenizerTestData.Fixture("vocab.bpe")));
+        e = Assert.Throws<LlmTrainerException>(() => Gpt2Files.Load(missing, TokenizerTestData.Fixture("vocab.bpe")));
         Assert.Contains(missing, e.Message);
-        e = Assert.Throws<LlmTrainerException>(() => Tokenizer.LoadTiktoken(missing));
+        e = Assert.Throws<LlmTrainerException>(() => TiktokenFile.Load(missing, Patterns.Gpt2, null));
         Assert.Contains(missing, e.Message);
         e = Assert.Throws<LlmTrainerException>(() => Tokenizer.Load(_dir));
         Assert.Contains(_dir, e.Message);
@@ -164,7 +164,7 @@ public sealed class LoaderTests : IDisposable
     {
         var bpe = Path.Combine(_dir, "vocab.bpe");
         File.WriteAllLines(bpe, ["#version: 0.2", "h e", "zz q"]);
-        var e = Assert.Throws<LlmTrainerException>(() => Tokenizer.LoadGpt2(TokenizerTestData.Fixture("encoder.json"), bpe));
+        var e = Assert.Throws<LlmTrainerException>(() => Gpt2Files.Load(TokenizerTestData.Fixture("encoder.json"), bpe));
         Assert.Contains(bpe, e.Message);
         Assert.Contains("line 3", e.Message);
     }
@@ -175,7 +175,7 @@ public sealed class LoaderTests : IDisposable
         var t = Gpt2Fixture();
         Assert.Matches("^[0-9a-f]{64}$", t.Hash);
         Assert.Equal(t.Hash, Gpt2Fixture().Hash);
-        var tiktoken = Tokenizer.LoadTiktoken(TokenizerTestData.Fixture("small.tiktoken"));
+        var tiktoken = TiktokenFile.Load(TokenizerTestData.Fixture("small.tiktoken"), Patterns.Gpt2, null);
         Assert.NotEqual(t.Hash, tiktoken.Hash); // whole-piece lookup first is a different encoding rule
     }
 }

@@ -4,7 +4,7 @@ using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Tests.Tokenization;
 
-public sealed class TrainerTests
+public sealed class BpeTrainerTests
 {
     private static string[] MergeStrings(ByteLevelBpeTokenizer t) =>
         [.. t.Merges.Select(m => Encoding.UTF8.GetString(t.TokenBytes(m.Left)) + "+" + Encoding.UTF8.GetString(t.TokenBytes(m.Right)))];
@@ -23,7 +23,7 @@ public sealed class TrainerTests
     public void LearnsTheHandWorkedMerges()
     {
         var counts = new Dictionary<string, long> { ["hug"] = 10, ["pug"] = 5, ["pun"] = 12, ["bun"] = 4, ["hugs"] = 5 };
-        var t = Tokenizer.Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 1));
+        var t = Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 1));
         Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s", "b+un"], MergeStrings(t));
         // 256 bytes + 7 merged tokens, then <|endoftext|> right after them.
         Assert.Equal(264, t.VocabSize);
@@ -42,7 +42,7 @@ public sealed class TrainerTests
     {
         var counts = new Dictionary<string, long> { ["hug"] = 10, ["pug"] = 5, ["pun"] = 12, ["bun"] = 4, ["hugs"] = 5 };
         var warnings = new List<string>();
-        var t = Tokenizer.Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 5), new CollectingProgress(warnings));
+        var t = Train(counts, vocabSize: 300, new TokenizerTrainOptions(MinFrequency: 5), new CollectingProgress(warnings));
         Assert.Equal(["u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s"], MergeStrings(t));
         Assert.Equal(263, t.VocabSize);
         Assert.Single(warnings);
@@ -52,7 +52,7 @@ public sealed class TrainerTests
     public void VocabSizeLimitsTheNumberOfMerges()
     {
         var counts = new Dictionary<string, long> { ["hug"] = 10, ["pug"] = 5, ["pun"] = 12, ["bun"] = 4, ["hugs"] = 5 };
-        var t = Tokenizer.Train(counts, vocabSize: 256 + 3 + 1);
+        var t = Train(counts, vocabSize: 256 + 3 + 1);
         Assert.Equal(["u+g", "u+n", "h+ug"], MergeStrings(t));
         Assert.Equal(260, t.VocabSize);
     }
@@ -61,7 +61,7 @@ public sealed class TrainerTests
     [Fact]
     public void OverlappingPairsAreCountedAndUpdatedCorrectly()
     {
-        var t = Tokenizer.Train(new Dictionary<string, long> { ["aaaa"] = 1, ["aaa"] = 1 }, 300, new TokenizerTrainOptions(MinFrequency: 1));
+        var t = Train(new Dictionary<string, long> { ["aaaa"] = 1, ["aaa"] = 1 }, 300, new TokenizerTrainOptions(MinFrequency: 1));
         // a+a: 3 + 2 = 5. Then words aa aa, aa a: aa+aa 1, aa+a 1; tie, "aa" = "aa", then "aa" > "a" wins.
         Assert.Equal(["a+a", "aa+aa", "aa+a"], MergeStrings(t));
         Assert.Equal([257], t.Encode("aaaa"));
@@ -105,7 +105,7 @@ public sealed class TrainerTests
                 var word = new string([.. Enumerable.Range(0, rng.Next(1, 12)).Select(_ => alphabet[rng.Next(alphabet.Length)])]);
                 counts[word] = counts.GetValueOrDefault(word) + rng.Next(1, 20);
             }
-            var t = Tokenizer.Train(counts, 256 + 80 + 1, new TokenizerTrainOptions(MinFrequency: 1));
+            var t = Train(counts, 256 + 80 + 1, new TokenizerTrainOptions(MinFrequency: 1));
             Assert.Equal(NaiveMerges(counts, 80), MergeStrings(t));
         }
     }
@@ -151,11 +151,11 @@ public sealed class TrainerTests
     public void TiesGoToTheLexicographicallyGreaterPairOfByteStrings()
     {
         var counts = new Dictionary<string, long> { ["BAA"] = 2, ["AB"] = 1, ["AC"] = 1, ["BZZ"] = 1 };
-        var t = Tokenizer.Train(counts, 256 + 6 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
+        var t = Train(counts, 256 + 6 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
         // B+A and A+A tie at 2: "B" > "A". Then A+B, A+C, B+Z and Z+Z tie at 1: Z+Z; then B+ZZ beats A+C beats A+B.
         Assert.Equal(["B+A", "BA+A", "Z+Z", "B+ZZ", "A+C", "A+B"], MergeStrings(t));
         // A multi-byte character's bytes compare as bytes: é (C3 A9) sorts after every ASCII byte.
-        var accented = Tokenizer.Train(new Dictionary<string, long> { ["zz"] = 1, ["é"] = 1 }, 256 + 2 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
+        var accented = Train(new Dictionary<string, long> { ["zz"] = 1, ["é"] = 1 }, 256 + 2 + 1, new TokenizerTrainOptions(Pattern: @"\S+", MinFrequency: 1));
         Assert.Equal(["é", "zz"], accented.Merges.Select(m => Encoding.UTF8.GetString([.. accented.TokenBytes(m.Left), .. accented.TokenBytes(m.Right)])));
     }
 
@@ -163,20 +163,20 @@ public sealed class TrainerTests
     [InlineData(Patterns.Gpt2)]
     [InlineData(Patterns.Cl100k)]
     [InlineData(@"\p{L}+|\s+|.")]
-    public void CountingElsewhereThenTrainingGivesTheSameTokenizer(string pattern)
+    public void CountingOnAllCoresAgreesWithCountingOneDocumentAtATime(string pattern)
     {
         var docs = TokenizerTestData.Corpus(120, seed: 8).ToArray();
-        var ordinal = new Dictionary<string, long>(StringComparer.Ordinal);
-        var plain = new Dictionary<string, long>(StringComparer.InvariantCulture);
-        foreach (var doc in docs)
-        {
-            Tokenizer.CountPreTokens(doc, pattern, ordinal);
-            Tokenizer.CountPreTokens(doc, pattern, plain);
-        }
-        Assert.Equal(ordinal.Values.Sum(), plain.Values.Sum());
         var options = new TokenizerTrainOptions(pattern);
-        var fromDocs = Tokenizer.Train(docs, 600, options);
-        Assert.Equal(fromDocs.Hash, Tokenizer.Train(ordinal, 600, options).Hash);
+        var preTokenizer = PreTokenizer.Create(pattern);
+        var specials = BpeTrainer.SpecialTokenList(options);
+        var oneByOne = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var doc in docs)
+            PreTokenCounter.CountDocument(doc, preTokenizer, specials, oneByOne);
+        // The pieces cover every character of the documents, once.
+        Assert.Equal(docs.Sum(d => (long)d.Length), oneByOne.Sum(p => p.Key.Length * p.Value));
+        var parallel = PreTokenCounter.Count(docs, preTokenizer, specials, NullProgress.Instance);
+        Assert.Equal(oneByOne.OrderBy(p => p.Key, StringComparer.Ordinal), parallel.OrderBy(p => p.Key, StringComparer.Ordinal));
+        Assert.Equal(Tokenizer.Train(docs, 600, options).Hash, Train(oneByOne, 600, options).Hash);
     }
 
     [Fact]
@@ -206,6 +206,9 @@ public sealed class TrainerTests
         Assert.Contains(updates, u => u.Task == "tokenizer: count");
         Assert.Contains(updates, u => u.Task == "tokenizer: merges" && u.Completed == 499);
     }
+
+    private static ByteLevelBpeTokenizer Train(IReadOnlyDictionary<string, long> counts, int vocabSize, TokenizerTrainOptions? options = null, IProgressReporter? progress = null)
+        => BpeTrainer.Train(counts, vocabSize, options ?? new TokenizerTrainOptions(), progress ?? NullProgress.Instance);
 
     private sealed class CollectingProgress(List<string> warnings, List<ProgressUpdate>? updates = null) : IProgressReporter
     {

@@ -4,7 +4,7 @@ using LlmTrainer.Tokenization;
 
 namespace LlmTrainer.Cli.Tests;
 
-public sealed class DataPrepareCommandTests : IDisposable
+public sealed class PrepareCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("llmtrain-preparecli-").FullName;
 
@@ -93,7 +93,7 @@ public sealed class DataPrepareCommandTests : IDisposable
     public void Prepare_ABinaryFile_IsRefused_AndInvalidUtf8IsCountedInTheSummary()
     {
         string binary = Path_("ls");
-        File.Copy(File.Exists("/bin/ls") ? "/bin/ls" : typeof(DataPrepareCommandTests).Assembly.Location, binary);
+        File.Copy(File.Exists("/bin/ls") ? "/bin/ls" : typeof(PrepareCommandTests).Assembly.Location, binary);
         var (exit, _, stderr) = DataCommandTests.Run("prepare", "--input", binary, "--out", Path_("out"), "--vocab-size", "300");
         Assert.Equal(1, exit);
         Assert.Contains($"error: {binary}: not a text file", stderr);

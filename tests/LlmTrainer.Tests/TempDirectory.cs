@@ -1,4 +1,4 @@
-namespace LlmTrainer.Tests.Data;
+namespace LlmTrainer.Tests;
 
 /// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable
@@ -12,6 +12,8 @@ public sealed class TempDirectory : IDisposable
     public string Path { get; }
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     public string Write(string name, string content)
     {

@@ -57,9 +57,6 @@ public sealed class MetricsLog : IDisposable
 
     public string Path { get; }
 
-    /// <summary>The TensorBoard event file this log writes too; null when it writes none.</summary>
-    public string? EventFilePath => _events?.Path;
-
     /// <summary>The scalars of a train record as TensorBoard tags (loss, learning rate, norm, throughput, router losses).</summary>
     public static IEnumerable<(string Tag, double Value)> Scalars(TrainMetrics m)
     {

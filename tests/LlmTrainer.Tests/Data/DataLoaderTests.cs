@@ -98,7 +98,7 @@ public sealed class DataLoaderTests : IDisposable
                 starts.Add(batch.X[r * 10]);
                 Assert.Equal(batch.X[r * 10] + 10, batch.Y[r * 10 + 9]);
             }
-            epochs.Add(loader.Epoch);
+            epochs.Add(loader.Epochs[0]);
         }
         // Windows of 11 tokens fit at 0, 10, …, 90: ten per pass, each once, in another order every pass.
         long[] pass = Enumerable.Range(0, 10).Select(i => i * 10L).ToArray();

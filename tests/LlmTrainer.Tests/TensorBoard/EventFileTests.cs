@@ -41,16 +41,15 @@ public sealed class EventFileTests : IDisposable
     public void The_metrics_log_writes_every_scalar_to_an_event_file_whose_crcs_verify()
     {
         var metricsPath = Path.Combine(dir, MetricsLog.FileName);
-        string eventsPath;
         using (var log = new MetricsLog(metricsPath))
         {
-            eventsPath = log.EventFilePath!;
             log.Eval(new EvalMetrics(0, 0, ValLoss: 8.3, TrainLoss: 8.31));
             log.Train(new TrainMetrics(10, 3.5, 1e-3, 0.8, 40960, 12345.5, 331.7, Mfu: 0.41, AuxLoss: 0.02, ZLoss: 1.5, DroppedFraction: 0.01));
             log.Train(new TrainMetrics(20, double.NaN, 5e-4, null, 81920, 12000, 340));
-            log.Eval(new EvalMetrics(20, 81920, ValLoss: 2.5, TrainLoss: 2.4, BitsPerByte: 1.1, ExpertBalance: 1.3));
+            log.Eval(new EvalMetrics(20, 81920, ValLoss: 2.5, TrainLoss: 2.4, BitsPerByte: 1.1, ExpertBalance: 1.3,
+                SourceValLoss: new Dictionary<string, double> { ["stories"] = 2.25, ["code"] = 2.75 }));
         }
-        Assert.Equal(dir, Path.GetDirectoryName(eventsPath));
+        var eventsPath = Assert.Single(Directory.GetFiles(dir, "events.out.tfevents.*"));
         Assert.StartsWith("events.out.tfevents.", Path.GetFileName(eventsPath));
         Assert.Equal([eventsPath], EventFileWriter.Find(dir));
 
@@ -79,6 +78,8 @@ public sealed class EventFileTests : IDisposable
         Assert.Equal(1.1f, eval["eval/bits_per_byte"]);
         Assert.Equal(1.3f, eval["moe/expert_balance"]);
         Assert.Equal((float)Math.Exp(2.5), eval["eval/val_ppl"]);
+        Assert.Equal(2.25f, eval["loss/val/stories"]);
+        Assert.Equal(2.75f, eval["loss/val/code"]);
 
         PythonReaderAgrees(eventsPath, "loss/val", [8.3, 2.5]);
     }
@@ -89,12 +90,10 @@ public sealed class EventFileTests : IDisposable
         var metricsPath = Path.Combine(dir, MetricsLog.FileName);
         using (var log = new MetricsLog(metricsPath))
             log.Train(new TrainMetrics(10, 3.5, 1e-3, 0.8, 40960, 100, 1));
-        string second;
+        var first = Directory.GetFiles(dir, "events.out.tfevents.*");
         using (var log = new MetricsLog(metricsPath))
-        {
-            second = log.EventFilePath!;
             log.Train(new TrainMetrics(20, 3.0, 1e-3, 0.8, 81920, 100, 1));
-        }
+        var second = Assert.Single(Directory.GetFiles(dir, "events.out.tfevents.*").Except(first));
         Assert.Equal(2, EventFileWriter.Find(dir).Count);
         var events = EventFileWriter.Read(second);
         Assert.Equal(EventProto.SessionStart, events[1].SessionStatus);

@@ -49,9 +49,6 @@ public sealed class DataLoader
     /// <summary>Completed sequential passes over each component.</summary>
     public IReadOnlyList<long> Epochs => _epochs;
 
-    /// <summary>Completed sequential passes over the first (or only) dataset.</summary>
-    public long Epoch => _epochs[0];
-
     /// <summary>Sequential mode: the next window's place in the current epoch's order, per dataset.</summary>
     public IReadOnlyList<long> Positions => _positions;
 

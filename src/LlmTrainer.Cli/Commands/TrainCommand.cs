@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using LlmTrainer.Config;
+using LlmTrainer.Data;
 using LlmTrainer.Distributed;
 using LlmTrainer.Progress;
 using LlmTrainer.Torch;

@@ -1,10 +1,9 @@
 using System.Globalization;
 using LlmTrainer.Config;
-using LlmTrainer.Data;
 using LlmTrainer.Progress;
 using LlmTrainer.Tokenization;
 
-namespace LlmTrainer.Training;
+namespace LlmTrainer.Data;
 
 /// <summary>
 /// The prepared datasets a run trains on (one, a weighted mixture, or the mixtures of a staged curriculum), their

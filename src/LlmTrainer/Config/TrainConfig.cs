@@ -154,6 +154,26 @@ public sealed record TrainConfig
             BlockSize, NormEps, RopeTheta, TieEmbeddings, Dropout, NExperts, ExpertsPerToken, MoeCapacityFactor, DocMask, endOfTextId);
     }
 
+    /// <summary>
+    /// This config with the keys of <paramref name="model"/>'s shape set to it, the way back from <see cref="ToModelConfig"/>:
+    /// a dense model leaves experts_per_token as it is, and dropout, the capacity factor and doc_mask stay the config's.
+    /// </summary>
+    public TrainConfig WithModelShape(LlamaConfig model) => this with
+    {
+        VocabSize = model.VocabSize,
+        DModel = model.DModel,
+        NLayer = model.NLayer,
+        NHead = model.NHead,
+        NKvHead = model.NKvHead,
+        FfnHidden = model.FfnHidden,
+        BlockSize = model.BlockSize,
+        NormEps = model.NormEps,
+        RopeTheta = model.RopeTheta,
+        TieEmbeddings = model.TieEmbeddings,
+        NExperts = model.NExperts,
+        ExpertsPerToken = model.IsMoe ? model.ExpertsPerToken : ExpertsPerToken,
+    };
+
     /// <summary>llama's MLP width: ⌊2/3 · 4·d⌋ rounded up to a multiple of <paramref name="multipleOf"/>.</summary>
     public static int DefaultFfnHidden(int dModel, int multipleOf)
     {

@@ -68,22 +68,7 @@ public static class InitFrom
                 $"init_from {path}: the model's shape comes from the checkpoint; {string.Join("; ", conflicts)}. Leave these keys out (or set them to the checkpoint's values).");
 
         bool blockSet = loaded.KeySources.TryGetValue("block_size", out var blockSource) && !(shapeFromDefaults && blockSource == loaded.Origin);
-        return config with
-        {
-            InitFrom = path,
-            VocabSize = shape.VocabSize,
-            DModel = shape.DModel,
-            NLayer = shape.NLayer,
-            NHead = shape.NHead,
-            NKvHead = shape.NKvHead,
-            FfnHidden = shape.FfnHidden,
-            RopeTheta = shape.RopeTheta,
-            NormEps = shape.NormEps,
-            TieEmbeddings = shape.TieEmbeddings,
-            NExperts = shape.NExperts,
-            ExpertsPerToken = shape.IsMoe ? shape.ExpertsPerToken : config.ExpertsPerToken,
-            BlockSize = blockSet ? config.BlockSize : shape.BlockSize,
-        };
+        return config.WithModelShape(shape) with { InitFrom = path, BlockSize = blockSet ? config.BlockSize : shape.BlockSize };
     }
 
     private static string Format(object value) => value switch

@@ -94,7 +94,7 @@ public sealed partial record LlamaConfig(
     /// <summary>Head counts that give an even head dimension of at least 16, as examples for the fix.</summary>
     private static string HeadCounts(int dModel)
     {
-        var heads = Enumerable.Range(1, dModel).Where(h => dModel % h == 0 && dModel / h % 2 == 0 && dModel / h >= 16).Take(8).ToArray();
+        var heads = Enumerable.Range(1, Math.Min(dModel / 16, 1024)).Where(h => dModel % h == 0 && dModel / h % 2 == 0).Take(8).ToArray();
         return heads.Length > 0 ? string.Join(", ", heads) : "1";
     }
 

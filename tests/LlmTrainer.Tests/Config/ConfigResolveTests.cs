@@ -67,4 +67,22 @@ public sealed class ConfigResolveTests
         Assert.Equal(model with { DocumentSeparator = 0 }, resolved.ToModelConfig());
         Assert.Equal((4, model.FfnHidden), (resolved.NKvHead, resolved.FfnHidden));
     }
+
+    [Fact]
+    public void A_model_shape_sets_the_shape_keys_and_leaves_the_training_ones()
+    {
+        var config = new TrainConfig { Dropout = 0.1, MoeCapacityFactor = 1.25, DocMask = true, ExpertsPerToken = 3, LearningRate = 1e-3 };
+        var moe = new LlmTrainer.Model.LlamaConfig(300, 64, 3, 8, 2, 100, 512, NormEps: 1e-6, RopeTheta: 500000, TieEmbeddings: false, NExperts: 4, ExpertsPerToken: 1);
+        var shaped = config.WithModelShape(moe);
+        Assert.Equal(moe with { Dropout = 0.1, MoeCapacityFactor = 1.25, DocMask = true, DocumentSeparator = 2 }, shaped.ToModelConfig(endOfTextId: 2));
+        // Put the shape keys back, and the config is what it was: every other key is untouched.
+        Assert.Equal(config, shaped with
+        {
+            VocabSize = config.VocabSize, DModel = config.DModel, NLayer = config.NLayer, NHead = config.NHead, NKvHead = config.NKvHead,
+            FfnHidden = config.FfnHidden, BlockSize = config.BlockSize, NormEps = config.NormEps, RopeTheta = config.RopeTheta,
+            TieEmbeddings = config.TieEmbeddings, NExperts = config.NExperts, ExpertsPerToken = config.ExpertsPerToken,
+        });
+        // A dense model has no experts_per_token of its own.
+        Assert.Equal(3, config.WithModelShape(moe with { NExperts = 0 }).ExpertsPerToken);
+    }
 }

@@ -9,6 +9,13 @@ public sealed class LlamaConfigTests
 {
     public static TheoryData<string> BuiltinNames() => new(BuiltinConfigs.Names);
 
+    /// <summary>A built-in config; one that takes the tokenizer's vocabulary gets the built-in stories' 2048 tokens.</summary>
+    private static TrainConfig Builtin(string name)
+    {
+        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
+        return config.VocabSize == 0 ? config with { VocabSize = 2048 } : config;
+    }
+
     /// <summary>
     /// The count the config gives (printed at start, used for MFU and the FLOP estimate) is the built model's real one.
     /// Configs over 150M parameters are built with 2 layers and a 512-token vocabulary, their own width, heads, MLP and
@@ -18,8 +25,7 @@ public sealed class LlamaConfigTests
     [MemberData(nameof(BuiltinNames))]
     public void The_parameter_count_of_every_built_in_config_is_the_built_model_s(string name)
     {
-        var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
-        if (config.VocabSize == 0) config = config with { VocabSize = 2048 };
+        var config = Builtin(name);
         if (config.ToModelConfig().TotalParameters > 150_000_000) config = config with { NLayer = 2, VocabSize = 512 };
         var shape = config.ToModelConfig();
         using var model = new Llama(shape);
@@ -125,8 +131,7 @@ public sealed class LlamaConfigTests
         "moe top-1 capacity" => new TrainConfig { VocabSize = 512, DModel = 64, NLayer = 2, NHead = 4, NKvHead = 2, NExperts = 8, ExpertsPerToken = 1, MoeCapacityFactor = 1.25, TieEmbeddings = false },
         "doc_mask" => new TrainConfig { VocabSize = 2048, DocMask = true },
         "moe doc_mask" => new TrainConfig { VocabSize = 1000, NExperts = 3, DocMask = true, FfnHidden = 100 },
-        _ => ConfigLoader.Load([], new ConfigLoadOptions { Config = kind, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config is var c && c.VocabSize == 0
-            ? c with { VocabSize = 2048 } : c,
+        _ => Builtin(kind),
     };
 
     /// <summary>

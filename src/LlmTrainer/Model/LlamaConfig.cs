@@ -67,7 +67,7 @@ public sealed partial record LlamaConfig(
             if (NHead % NKvHead != 0)
             {
                 var divisors = Enumerable.Range(1, NHead).Where(k => NHead % k == 0);
-                yield return ("n_kv_head", $"n_head {NHead} is not divisible by n_kv_head {NKvHead} (each key/value head serves a whole group of query heads); use one of {string.Join(", ", divisors)}.");
+                yield return ("n_kv_head", $"n_head {NHead} is not divisible by n_kv_head {NKvHead} (each key/value head serves a whole group of query heads); use one of {string.Join(", ", divisors)} ({NHead}: plain multi-head attention).");
             }
         }
 

@@ -93,7 +93,7 @@ public sealed class ConfigValidationTests
     {
         var e = Reject("--d_model", "192", "--n_head", "6", "--n_kv_head", "4");
         Assert.Contains("n_kv_head (command line --n_kv_head)", e.Message);
-        Assert.Contains("1, 2, 3, 6", e.Message);
+        Assert.Contains("use one of 1, 2, 3, 6 (6: plain multi-head attention)", e.Message);
     }
 
     [Fact]

@@ -231,7 +231,7 @@ public sealed partial class ReadmeTests
             var name = row.Groups["name"].Value;
             var config = ConfigLoader.Load([], new ConfigLoadOptions { Config = name, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
             // The built-in stories' tokenizer has 2048 tokens; a config with vocab_size 0 takes the tokenizer's.
-            var shape = ModelShape.From(config, config.VocabSize == 0 ? 2048 : null);
+            var shape = (config.VocabSize == 0 ? config with { VocabSize = 2048 } : config).ToModelConfig();
             var stated = long.Parse(row.Groups["params"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
             Assert.True(stated == shape.TotalParameters, $"README says {name} has {stated:N0} parameters; the config has {shape.TotalParameters:N0}");
             // A mixture of experts also states the parameters one token passes through.
@@ -239,7 +239,7 @@ public sealed partial class ReadmeTests
                 Assert.Contains($"({shape.ActiveParameters.ToString("N0", CultureInfo.InvariantCulture)} active", row.Value);
             else
                 Assert.DoesNotContain(" active", row.Value);
-            Assert.Contains($"{config.DModel} / {config.NLayer} / {config.NHead} ({config.EffectiveKvHeads})", row.Value);
+            Assert.Contains($"{config.DModel} / {config.NLayer} / {config.NHead} ({shape.NKvHead})", row.Value);
             Assert.Contains($"| {config.BlockSize} |", row.Value);
         }
     }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmTrainer.Checkpoints;
-using LlmTrainer.Config;
 using LlmTrainer.Evaluation;
 using LlmTrainer.Torch;
 
@@ -81,7 +80,7 @@ internal static class EvalCommand
         using var trained = TrainedModel.Load(path, r.Device);
         if (trained.ImportedFormat is { } format && r.Text is null)
             throw new LlmTrainerException($"{trained.CheckpointPath} is a {format} checkpoint, without prepared data of its own; evaluate it on a text file with --text FILE.");
-        stderr.WriteLine($"model: {ParameterText.Format(trained.Model.num_parameters(), ModelShape.From(trained.Config).ActiveParameters)}, step {trained.State.Step}, on {trained.Device}" +
+        stderr.WriteLine($"model: {ParameterText.Format(trained.Model.num_parameters(), trained.Model.Config.ActiveParameters)}, step {trained.State.Step}, on {trained.Device}" +
                          (trained.AutocastDtype is { } dt ? $" ({dt.Name()} autocast)" : ""));
         EvalResult result;
         // The progress display (a bar on a terminal) ends before the results are printed.

@@ -139,9 +139,9 @@ internal static class TrainCommand
             // Rank 0 alone writes into the run directory, so only it redraws the plot.
             var lossPlot = master ? new Plotting.LossPlotRefresher(run.Path, progress) : null;
             using var trainer = new Trainer(cfg, run, data, progress, dist) { AfterEval = lossPlot is null ? null : lossPlot.Refresh };
-            // The count is the built model's own; ModelShape (which the FLOP estimate uses) is tested to agree with it.
+            // The count is the built model's own; LlamaConfig (which the FLOP estimate uses) is tested to agree with it.
             var experts = cfg.IsMoe ? $", {cfg.NExperts} experts (top {cfg.ExpertsPerToken})" : "";
-            progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), ModelShape.From(cfg).ActiveParameters)}: d_model {cfg.DModel}, " +
+            progress.Info($"model       {ParameterText.Format(trainer.Model.num_parameters(), cfg.ToModelConfig().ActiveParameters)}: d_model {cfg.DModel}, " +
                           $"{cfg.NLayer} layers, {cfg.NHead} heads ({cfg.NKvHead} kv), ffn {cfg.FfnHidden}{experts}, vocab {cfg.VocabSize}, context {cfg.BlockSize}");
             progress.Info($"data        {string.Join(", ", data.Directories)} ({data.TrainTokens:N0} train tokens)");
             var ranks = dist is null ? "" : $" × {dist.WorldSize} ranks";

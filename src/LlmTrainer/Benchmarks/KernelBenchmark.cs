@@ -24,7 +24,8 @@ public static class KernelBenchmark
     public static IReadOnlyList<KernelTiming> Run(TrainConfig cfg, int rounds = 5, int iterations = 3)
     {
         var device = Device.Parse(cfg.Device);
-        int b = cfg.BatchSize, t = cfg.BlockSize, d = cfg.DModel, h = cfg.NHead, hkv = cfg.EffectiveKvHeads, hd = d / h;
+        var shape = cfg.ToModelConfig();
+        int b = cfg.BatchSize, t = cfg.BlockSize, d = shape.DModel, h = shape.NHead, hkv = shape.NKvHead, hd = shape.HeadDim;
         var results = new List<KernelTiming>();
         bool fusedBefore = torch.fused_kernels;
         try
@@ -35,8 +36,8 @@ public static class KernelBenchmark
             var q = torch.randn([b, h, t, hd], device: device);
             var k = torch.randn([b, hkv, t, hd], device: device);
             var v = torch.randn([b, hkv, t, hd], device: device);
-            var gate = torch.randn([b, t, cfg.EffectiveFfnHidden], device: device);
-            var up = torch.randn([b, t, cfg.EffectiveFfnHidden], device: device);
+            var gate = torch.randn([b, t, shape.FfnHidden], device: device);
+            var up = torch.randn([b, t, shape.FfnHidden], device: device);
             var logits = torch.randn([b * t, cfg.VocabSize], device: device);
             var targets = torch.randint(0, cfg.VocabSize, [b * t]).to(device);
             var cos = torch.randn([t, hd], device: device);
@@ -92,7 +93,7 @@ public static class KernelBenchmark
     private static IEnumerable<KernelTiming> AdamW(TrainConfig cfg, Device device, int rounds, int iterations)
     {
         using var scope = torch.NewDisposeScope();
-        long total = ModelShape.From(cfg).TotalParameters;
+        long total = cfg.ToModelConfig().TotalParameters;
         // A handful of big matrices of the model's total size: what the step's memory traffic depends on.
         const int pieces = 8;
         var ps = Enumerable.Range(0, pieces).Select(_ => new Parameter(torch.randn([total / pieces], device: device))).ToList();

@@ -3,7 +3,6 @@ using LlmTrainer.Config;
 using LlmTrainer.Model;
 using LlmTrainer.Sampling;
 using LlmTrainer.Torch;
-using LlmTrainer.Training;
 
 namespace LlmTrainer.Benchmarks;
 
@@ -32,7 +31,7 @@ public static class SampleBenchmark
         ScalarType? autocast = cfg.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(cfg.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
         torch.manual_seed(cfg.Seed);
-        using var model = new Llama(Trainer.ToModelConfig(cfg) with { Dropout = 0 }, device);
+        using var model = new Llama(cfg.ToModelConfig() with { Dropout = 0 }, device);
         model.eval();
         var rng = new Random((int)cfg.Seed);
         var prompt = Enumerable.Range(0, Math.Clamp(promptTokens, 1, cfg.BlockSize)).Select(_ => rng.Next(cfg.VocabSize)).ToArray();
@@ -56,7 +55,7 @@ public static class SampleBenchmark
             cached = Math.Max(cached, TokensPerSecond(withCache, out windowSlides));
             uncached = Math.Max(uncached, TokensPerSecond(without, out _));
         }
-        return new SampleTiming(cfg.Name, model.num_parameters(), ModelShape.From(cfg).ActiveParameters, batch, prompt.Length, newTokens, cached, uncached, windowSlides);
+        return new SampleTiming(cfg.Name, model.num_parameters(), model.Config.ActiveParameters, batch, prompt.Length, newTokens, cached, uncached, windowSlides);
     }
 
     /// <summary>Greedy decoding of exactly <paramref name="tokens"/> new tokens per row; returns the window slides.</summary>

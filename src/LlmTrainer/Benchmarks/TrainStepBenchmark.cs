@@ -8,7 +8,7 @@ namespace LlmTrainer.Benchmarks;
 
 /// <summary>Throughput of full training steps (forward, backward, clip, AdamW) on random tokens.</summary>
 /// <param name="ActiveParameters">Parameters one token passes through (fewer than <paramref name="Parameters"/> with MoE).</param>
-/// <param name="TflopsPerSecond">Model FLOP/s in TFLOP/s, by the trainer's estimate (<see cref="ModelShape.TrainingFlopsPerToken"/>).</param>
+/// <param name="TflopsPerSecond">Model FLOP/s in TFLOP/s, by the trainer's estimate (<see cref="LlamaConfig.TrainingFlopsPerToken"/>).</param>
 /// <param name="Mfu">Model FLOPs utilisation (0–1) on a GPU whose bf16 peak is known (<see cref="PeakFlops"/>); null otherwise.</param>
 /// <param name="Gpu">The CUDA device's name; null on the CPU.</param>
 public sealed record TrainStepTiming(string Config, long Parameters, long ActiveParameters, int Steps, double MillisecondsPerStep, double TokensPerSecond,
@@ -28,7 +28,7 @@ public static class TrainStepBenchmark
         ScalarType? autocast = cfg.Dtype == "float32" ? null : ScalarTypeExtensions.Parse(cfg.Dtype);
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
         torch.manual_seed(cfg.Seed);
-        using var model = new Llama(Trainer.ToModelConfig(cfg), device);
+        using var model = new Llama(cfg.ToModelConfig(), device);
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
         var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
         using var opt = new optim.AdamW(
@@ -64,10 +64,10 @@ public static class TrainStepBenchmark
         double ms = sw.Elapsed.TotalMilliseconds / steps;
         double peak = (device.IsCuda ? torch.cuda.max_memory_allocated(Math.Max(device.Index, 0)) : torch.cpu.max_memory_allocated()) / 1048576.0;
         double tokensPerSec = cfg.TokensPerStep / (ms / 1000);
-        double flopsPerToken = ModelShape.From(cfg).TrainingFlopsPerToken();
+        double flopsPerToken = model.Config.TrainingFlopsPerToken();
         string? gpu = device.IsCuda ? torch.cuda.get_device_name(Math.Max(device.Index, 0)) : null;
         double? mfu = gpu is not null && PeakFlops.Bf16DenseTflops(gpu) is { } peakTflops ? PeakFlops.Mfu(flopsPerToken, tokensPerSec, peakTflops) : null;
-        return new TrainStepTiming(cfg.Name, model.num_parameters(), ModelShape.From(cfg).ActiveParameters, steps, ms, tokensPerSec, peak,
+        return new TrainStepTiming(cfg.Name, model.num_parameters(), model.Config.ActiveParameters, steps, ms, tokensPerSec, peak,
                                    tokensPerSec * flopsPerToken / 1e12, mfu, gpu);
     }
 }

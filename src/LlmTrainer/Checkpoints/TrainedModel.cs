@@ -116,13 +116,14 @@ public sealed class TrainedModel : IDisposable
         if (tokenizer.VocabSize > config.VocabSize)
             throw new LlmTrainerException(
                 $"{run.TokenizerPath} has {tokenizer.VocabSize} tokens but the model in {run.ConfigPath} has vocab_size {config.VocabSize}; the tokenizer does not belong to this run.");
-        if (state.ConfigHash != Trainer.ConfigHash(config))
+        var modelConfig = config.ToModelConfig(tokenizer.BosId);
+        if (state.ConfigHash != modelConfig.ConfigHash())
             throw new LlmTrainerException(
                 $"{checkpointPath} was written by a model of another shape than {run.ConfigPath} describes; restore the run's config.json.");
 
         state.VerifyFile(checkpointPath, CheckpointStore.ModelFileName);
         var target = ResolveDevice(device);
-        var model = Build(Trainer.ToModelConfig(config, tokenizer.BosId) with { Dropout = 0 }, target,
+        var model = Build(modelConfig with { Dropout = 0 }, target,
             () => TensorFiles.Load(Path.Combine(checkpointPath, CheckpointStore.ModelFileName)));
         return new TrainedModel
         {
@@ -186,7 +187,7 @@ public sealed class TrainedModel : IDisposable
             Run = null,
             ImportedFormat = imported.Format,
             CheckpointPath = imported.Path,
-            State = new CheckpointState { Step = 0, TokensSeen = 0, ConfigHash = Trainer.ConfigHash(config), TokenizerHash = tokenizer.Hash },
+            State = new CheckpointState { Step = 0, TokensSeen = 0, ConfigHash = imported.Config.ConfigHash(), TokenizerHash = tokenizer.Hash },
             Device = target,
         };
     }

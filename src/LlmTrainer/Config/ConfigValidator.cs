@@ -85,14 +85,6 @@ public static class ConfigValidator
         AtMost("batch_size", c.BatchSize, 1 << 20, "use grad_accum_steps for larger batches.");
         AtMost("n_experts", c.NExperts, 4096, "Mixtral has 8.");
 
-        CheckHeads(c, Fail);
-
-        if (c.NExperts == 1)
-            Fail("n_experts", "is 1, which is a dense MLP with an extra router; use 0 for a dense MLP or at least 2 for a mixture of experts.");
-        if (c.NExperts > 1 && (c.ExpertsPerToken < 1 || c.ExpertsPerToken > c.NExperts))
-            Fail("experts_per_token", $"must be between 1 and n_experts ({c.NExperts}), got {c.ExpertsPerToken}; Mixtral uses 2.");
-        if (c.MoeCapacityFactor < 0)
-            Fail("moe_capacity_factor", $"must be 0 (no token dropped) or positive, got {Num(c.MoeCapacityFactor)}; Switch Transformer uses 1.25.");
         if (c.MoeAuxLossCoef < 0)
             Fail("moe_aux_loss_coef", $"must be 0 or positive, got {Num(c.MoeAuxLossCoef)}; 0.01 is usual.");
         if (c.MoeZLossCoef < 0)
@@ -104,6 +96,15 @@ public static class ConfigValidator
             var value = (double)key.Get(c);
             if (!double.IsFinite(value))
                 Fail(key.Name, $"must be a finite number, got {Num(value)}.");
+        }
+
+        // The model's shape is checked by the record it resolves to, once the keys it is built from are in range; a key
+        // with a problem already keeps that one. vocab_size 0 waits for the tokenizer (Resolve), so any size stands in.
+        string[] sizeKeys = ["vocab_size", "d_model", "n_layer", "n_head", "n_kv_head", "ffn_hidden", "multiple_of", "block_size", "n_experts"];
+        if (!errors.Exists(e => sizeKeys.Contains(e.Key)))
+        {
+            foreach (var (key, message) in (c.VocabSize > 0 ? c : c with { VocabSize = 1 }).ToModelConfig().Problems())
+                if (!errors.Exists(e => e.Key == key)) Fail(key, message);
         }
 
         if (c.LearningRate <= 0)
@@ -146,31 +147,6 @@ public static class ConfigValidator
         CheckData(c.Data, "data", "", checkDataPaths, Fail);
         CheckStages(c, checkDataPaths, Fail);
         return errors;
-    }
-
-    private static void CheckHeads(TrainConfig c, Action<string, string> fail)
-    {
-        if (c.DModel <= 0 || c.NHead <= 0)
-            return;
-        if (c.DModel % c.NHead != 0)
-        {
-            fail("n_head", $"d_model {c.DModel} is not divisible by n_head {c.NHead}; use an n_head that divides d_model with an even quotient, e.g. {Suggestions(c.DModel)}.");
-            return;
-        }
-        if (c.HeadDim % 2 != 0)
-            fail("n_head", $"head dimension d_model/n_head = {c.DModel}/{c.NHead} = {c.HeadDim} is odd, and rotary embeddings rotate pairs of dimensions; use an n_head with an even quotient, e.g. {Suggestions(c.DModel)}.");
-        if (c.NKvHead > 0 && c.NHead % c.NKvHead != 0)
-        {
-            var divisors = Enumerable.Range(1, c.NHead).Where(k => c.NHead % k == 0);
-            fail("n_kv_head", $"n_head {c.NHead} is not divisible by n_kv_head {c.NKvHead} (each key/value head serves a whole group of query heads); use one of {string.Join(", ", divisors)}, or 0 for n_head.");
-        }
-    }
-
-    /// <summary>Head counts that give an even head dimension of at least 16, as examples for the fix.</summary>
-    private static string Suggestions(int dModel)
-    {
-        var heads = Enumerable.Range(1, dModel).Where(h => dModel % h == 0 && dModel / h % 2 == 0 && dModel / h >= 16).Take(8).ToArray();
-        return heads.Length > 0 ? string.Join(", ", heads) : "1";
     }
 
     /// <param name="key">The key the data belongs to (data, or stages).</param>

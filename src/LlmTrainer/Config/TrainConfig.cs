@@ -1,3 +1,5 @@
+using LlmTrainer.Model;
+
 namespace LlmTrainer.Config;
 
 /// <summary>
@@ -132,20 +134,54 @@ public sealed record TrainConfig
     /// </summary>
     public string InitFrom { get; init; } = "";
 
-    /// <summary>Key/value heads after applying the "0 = n_head" rule.</summary>
-    public int EffectiveKvHeads => NKvHead > 0 ? NKvHead : NHead;
-
-    /// <summary>The SwiGLU hidden size after applying llama's sizing rule when <see cref="FfnHidden"/> is 0.</summary>
-    public int EffectiveFfnHidden => FfnHidden > 0 ? FfnHidden : ModelShape.DefaultFfnHidden(DModel, MultipleOf);
-
     public int EffectiveLrDecayIters => LrDecayIters > 0 ? LrDecayIters : MaxIters;
 
     public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
 
-    public int HeadDim => DModel / NHead;
-
     /// <summary>Tokens consumed by one optimizer step.</summary>
     public long TokensPerStep => (long)BatchSize * BlockSize * GradAccumSteps;
+
+    /// <summary>
+    /// The model this config describes, with the automatic sizes made concrete: n_kv_head 0 is n_head, ffn_hidden 0 is
+    /// llama's rule. The vocabulary must be known (<see cref="Resolve"/> gives vocab_size 0 the tokenizer's size).
+    /// </summary>
+    /// <param name="endOfTextId">The tokenizer's end-of-text id: where each document begins, for doc_mask.</param>
+    public LlamaConfig ToModelConfig(int endOfTextId = 0)
+    {
+        if (VocabSize <= 0)
+            throw new InvalidOperationException($"vocab_size is {VocabSize}: the model's vocabulary is not known until the config is resolved against its tokenizer.");
+        return new LlamaConfig(VocabSize, DModel, NLayer, NHead, NKvHead > 0 ? NKvHead : NHead, FfnHidden > 0 ? FfnHidden : DefaultFfnHidden(DModel, MultipleOf),
+            BlockSize, NormEps, RopeTheta, TieEmbeddings, Dropout, NExperts, ExpertsPerToken, MoeCapacityFactor, DocMask, endOfTextId);
+    }
+
+    /// <summary>
+    /// This config with the keys of <paramref name="model"/>'s shape set to it, the way back from <see cref="ToModelConfig"/>:
+    /// a dense model leaves experts_per_token as it is, and dropout, the capacity factor and doc_mask stay the config's.
+    /// </summary>
+    public TrainConfig WithModelShape(LlamaConfig model) => this with
+    {
+        VocabSize = model.VocabSize,
+        DModel = model.DModel,
+        NLayer = model.NLayer,
+        NHead = model.NHead,
+        NKvHead = model.NKvHead,
+        FfnHidden = model.FfnHidden,
+        BlockSize = model.BlockSize,
+        NormEps = model.NormEps,
+        RopeTheta = model.RopeTheta,
+        TieEmbeddings = model.TieEmbeddings,
+        NExperts = model.NExperts,
+        ExpertsPerToken = model.IsMoe ? model.ExpertsPerToken : ExpertsPerToken,
+    };
+
+    /// <summary>llama's MLP width: ⌊2/3 · 4·d⌋ rounded up to a multiple of <paramref name="multipleOf"/>.</summary>
+    public static int DefaultFfnHidden(int dModel, int multipleOf)
+    {
+        var hidden = 2 * (4 * dModel) / 3;
+        if (multipleOf <= 1)
+            return hidden;
+        return (hidden + multipleOf - 1) / multipleOf * multipleOf;
+    }
 
     /// <summary>
     /// Replaces the automatic values by concrete ones for this machine and tokenizer: device, dtype,
@@ -187,12 +223,13 @@ public sealed record TrainConfig
             throw new LlmTrainerException(
                 $"vocab_size is {VocabSize} but the tokenizer has {tokenizerVocabSize} tokens; set vocab_size to at least {tokenizerVocabSize}, or 0 to use the tokenizer's size.");
 
+        var model = (this with { VocabSize = vocab }).ToModelConfig();
         return this with
         {
             Device = device,
             Dtype = dtype,
-            NKvHead = EffectiveKvHeads,
-            FfnHidden = EffectiveFfnHidden,
+            NKvHead = model.NKvHead,
+            FfnHidden = model.FfnHidden,
             VocabSize = vocab,
             LrDecayIters = EffectiveLrDecayIters,
             CheckpointInterval = EffectiveCheckpointInterval,

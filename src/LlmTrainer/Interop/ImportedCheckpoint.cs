@@ -147,22 +147,5 @@ public sealed class ImportedCheckpoint
     }
 
     /// <summary>A config with this checkpoint's model shape and llmtrain's defaults for everything else.</summary>
-    public TrainConfig ToTrainConfig() => ApplyShape(new TrainConfig { Name = System.IO.Path.GetFileNameWithoutExtension(Path.TrimEnd('/')) });
-
-    /// <summary><paramref name="config"/> with every model-shape key set to this checkpoint's.</summary>
-    public TrainConfig ApplyShape(TrainConfig config) => config with
-    {
-        VocabSize = Config.VocabSize,
-        DModel = Config.DModel,
-        NLayer = Config.NLayer,
-        NHead = Config.NHead,
-        NKvHead = Config.NKvHead,
-        FfnHidden = Config.FfnHidden,
-        BlockSize = Config.BlockSize,
-        NormEps = Config.NormEps,
-        RopeTheta = Config.RopeTheta,
-        TieEmbeddings = Config.TieEmbeddings,
-        NExperts = Config.NExperts,
-        ExpertsPerToken = Config.IsMoe ? Config.ExpertsPerToken : config.ExpertsPerToken,
-    };
+    public TrainConfig ToTrainConfig() => new TrainConfig { Name = System.IO.Path.GetFileNameWithoutExtension(Path.TrimEnd('/')) }.WithModelShape(Config);
 }

@@ -16,20 +16,20 @@ namespace LlmTrainer.Interop;
 /// </summary>
 public static class InitFrom
 {
-    /// <summary>The keys that make up the model's shape, and how to read each from a config and a model shape.</summary>
-    private static readonly (string Key, Func<TrainConfig, object> FromConfig, Func<LlamaConfig, object> FromModel)[] ShapeKeys =
+    /// <summary>The keys that make up the model's shape, and how to read each from a model shape.</summary>
+    private static readonly (string Key, Func<LlamaConfig, object> Of)[] ShapeKeys =
     [
-        ("vocab_size", c => c.VocabSize, m => m.VocabSize),
-        ("d_model", c => c.DModel, m => m.DModel),
-        ("n_layer", c => c.NLayer, m => m.NLayer),
-        ("n_head", c => c.NHead, m => m.NHead),
-        ("n_kv_head", c => c.EffectiveKvHeads, m => m.NKvHead),
-        ("ffn_hidden", c => c.EffectiveFfnHidden, m => m.FfnHidden),
-        ("rope_theta", c => c.RopeTheta, m => m.RopeTheta),
-        ("norm_eps", c => c.NormEps, m => m.NormEps),
-        ("tie_embeddings", c => c.TieEmbeddings, m => m.TieEmbeddings),
-        ("n_experts", c => c.NExperts, m => m.NExperts),
-        ("experts_per_token", c => c.ExpertsPerToken, m => m.ExpertsPerToken),
+        ("vocab_size", m => m.VocabSize),
+        ("d_model", m => m.DModel),
+        ("n_layer", m => m.NLayer),
+        ("n_head", m => m.NHead),
+        ("n_kv_head", m => m.NKvHead),
+        ("ffn_hidden", m => m.FfnHidden),
+        ("rope_theta", m => m.RopeTheta),
+        ("norm_eps", m => m.NormEps),
+        ("tie_embeddings", m => m.TieEmbeddings),
+        ("n_experts", m => m.NExperts),
+        ("experts_per_token", m => m.ExpertsPerToken),
     ];
 
     /// <summary>
@@ -51,14 +51,15 @@ public static class InitFrom
             throw new LlmTrainerException($"init_from: {e.Message}", e);
         }
         var shape = Shape(path);
+        // vocab_size 0 (automatic) is the checkpoint's.
+        var requested = (config.VocabSize == 0 ? config with { VocabSize = shape.VocabSize } : config).ToModelConfig();
         var conflicts = new List<string>();
-        foreach (var (key, fromConfig, fromModel) in ShapeKeys)
+        foreach (var (key, of) in ShapeKeys)
         {
             if (!loaded.KeySources.TryGetValue(key, out var source) || (shapeFromDefaults && source == loaded.Origin)) continue;
-            if (key == "vocab_size" && config.VocabSize == 0) continue; // automatic
             if (key == "experts_per_token" && !shape.IsMoe) continue;
-            var mine = fromConfig(config);
-            var theirs = fromModel(shape);
+            var mine = of(requested);
+            var theirs = of(shape);
             if (!Equals(mine, theirs))
                 conflicts.Add(string.Create(CultureInfo.InvariantCulture, $"{key} is {Format(mine)} ({source}) but the checkpoint's is {Format(theirs)}"));
         }
@@ -67,22 +68,7 @@ public static class InitFrom
                 $"init_from {path}: the model's shape comes from the checkpoint; {string.Join("; ", conflicts)}. Leave these keys out (or set them to the checkpoint's values).");
 
         bool blockSet = loaded.KeySources.TryGetValue("block_size", out var blockSource) && !(shapeFromDefaults && blockSource == loaded.Origin);
-        return config with
-        {
-            InitFrom = path,
-            VocabSize = shape.VocabSize,
-            DModel = shape.DModel,
-            NLayer = shape.NLayer,
-            NHead = shape.NHead,
-            NKvHead = shape.NKvHead,
-            FfnHidden = shape.FfnHidden,
-            RopeTheta = shape.RopeTheta,
-            NormEps = shape.NormEps,
-            TieEmbeddings = shape.TieEmbeddings,
-            NExperts = shape.NExperts,
-            ExpertsPerToken = shape.IsMoe ? shape.ExpertsPerToken : config.ExpertsPerToken,
-            BlockSize = blockSet ? config.BlockSize : shape.BlockSize,
-        };
+        return config.WithModelShape(shape) with { InitFrom = path, BlockSize = blockSet ? config.BlockSize : shape.BlockSize };
     }
 
     private static string Format(object value) => value switch
@@ -103,7 +89,7 @@ public static class InitFrom
             CheckDataPaths = false,
             Environment = new Dictionary<string, string>(),
         }).Config;
-        return Trainer.ToModelConfig(config);
+        return config.ToModelConfig();
     }
 
     /// <summary>

@@ -97,13 +97,12 @@ public static class Llama2cModelFile
             dataStart = 28;
         }
         var (dim, hidden, layers, heads, kvHeads, vocab, seqLen) = (f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
-        if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab <= 0 || seqLen <= 0
-            || dim % heads != 0 || heads % kvHeads != 0 || (dim / heads) % 2 != 0 || dim > 1 << 16 || layers > 1 << 10 || vocab > 1 << 22 || seqLen > 1 << 22)
+        var config = new LlamaConfig(vocab, dim, layers, heads, kvHeads, hidden, seqLen, Llama2cExport.RunCNormEps, Llama2cExport.RunCRopeTheta, shared);
+        if (dim > 1 << 16 || layers > 1 << 10 || vocab > 1 << 22 || seqLen > 1 << 22 || config.Problems().Any())
         {
             error = $"{path}: header [dim {dim}, hidden_dim {hidden}, n_layers {layers}, n_heads {heads}, n_kv_heads {kvHeads}, vocab_size {vocab}, seq_len {seqLen}] is not a llama2.c model's.";
             return null;
         }
-        var config = new LlamaConfig(vocab, dim, layers, heads, kvHeads, hidden, seqLen, Llama2cExport.RunCNormEps, Llama2cExport.RunCRopeTheta, shared);
         if (version == 2 && (groupSize <= 0 || Matrices(config).Any(m => m.Rows * m.Cols % groupSize != 0)))
         {
             error = $"{path}: Q8_0 group size {groupSize} does not divide every weight matrix; the file is corrupt.";

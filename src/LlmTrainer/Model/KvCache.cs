@@ -23,8 +23,6 @@ public sealed class KvCache : IDisposable
 
     public long BlockSize { get; }
 
-    public ScalarType dtype => k.dtype;
-
     /// <summary>
     /// Stores <paramref name="keys"/> and <paramref name="values"/> (B, n_kv_head, T, head_dim) at positions
     /// startPos..startPos+T-1 and returns views of the cache over positions 0..startPos+T-1.

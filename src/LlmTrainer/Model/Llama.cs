@@ -9,7 +9,7 @@ namespace LlmTrainer.Model;
 /// → RMSNorm → LM head. No biases. Parameter names follow Hugging Face's LlamaForCausalLM, so a checkpoint exports
 /// to that format by copying tensors. With n_experts ≥ 2 each MLP is Mixtral's sparse mixture of experts
 /// (<see cref="SparseMoe"/>, named as in MixtralForCausalLM).
-/// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool)"/>
+/// For sampling, <see cref="setup_cache"/> gives every attention layer a KV cache and <see cref="forward(Tensor, int?, bool, RouterLosses?)"/>
 /// runs positions startPos.. against it; <see cref="forward(Tensor)"/> (training) never touches the cache.
 /// <see cref="forward_backward"/> (Llama.Checkpointing.cs) trains with activation checkpointing.
 /// With doc_mask, attention stays inside each document of the packed sequence (a boolean (B, 1, T, S) mask broadcast
@@ -42,7 +42,7 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
         double std = 0.02, residualStd = 0.02 / Math.Sqrt(2.0 * Config.NLayer);
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layernorm.weight", StringComparison.Ordinal))
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
                 nn.init.ones_(p);
             else if (name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal)
                      || name.EndsWith("w2.weight", StringComparison.Ordinal))
@@ -53,20 +53,17 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits (B, T, vocab) for token ids (B, T).</summary>
-    public override Tensor forward(Tensor idx) => head(model.forward(idx));
-
-    /// <summary>The LM head: logits from the final hidden states (the embedding matrix when tied).</summary>
-    private Tensor head(Tensor h) => lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
+    public override Tensor forward(Tensor idx) => forward(idx, null);
 
     /// <summary>
-    /// Logits for token ids (B, T) at positions startPos..startPos+T-1, for inference (no_grad or inference_mode).
-    /// With a <paramref name="startPos"/> the new positions attend causally to the KV cache's positions
+    /// Logits for token ids (B, T) at positions startPos..startPos+T-1. With a <paramref name="startPos"/>, for inference
+    /// (no_grad or inference_mode), the new positions attend causally to the KV cache's positions
     /// 0..startPos+T-1, whose keys and values for the new positions are written first: this needs
     /// <see cref="setup_cache"/> for B rows, and startPos+T must not exceed block_size. With a null startPos it is the
     /// plain forward over positions 0..T-1 without the cache. With <paramref name="lastOnly"/> only the last
-    /// position's logits are computed: (B, 1, vocab).
+    /// position's logits are computed: (B, 1, vocab). MoE layers add their router losses to <paramref name="router"/> when given.
     /// </summary>
-    public Tensor forward(Tensor idx, int? startPos, bool lastOnly = false)
+    public Tensor forward(Tensor idx, int? startPos, bool lastOnly = false, RouterLosses? router = null)
     {
         if (startPos is { } pos)
         {
@@ -76,10 +73,13 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
                 throw new ArgumentOutOfRangeException(nameof(startPos), pos,
                     $"positions {pos}..{pos + idx.size(1) - 1} do not fit the context of {Config.BlockSize} (block_size)");
         }
-        var h = model.forward(idx, startPos);
+        var h = model.forward(idx, startPos, router);
         if (lastOnly) h = h.narrow(1, h.size(1) - 1, 1);
         return head(h);
     }
+
+    /// <summary>The LM head: logits from the final hidden states (the embedding matrix when tied).</summary>
+    private Tensor head(Tensor h) => lm_head is null ? F.linear(h, model.embed_tokens.weight) : lm_head.forward(h);
 
     /// <summary>
     /// Gives every attention layer a KV cache of (batchSize, n_kv_head, block_size, head_dim) on the model's device, in
@@ -120,7 +120,7 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
     public Tensor loss(Tensor idx, Tensor targets, RouterLosses? router = null)
     {
         using var scope = torch.NewDisposeScope();
-        var loss = cross_entropy(head(model.forward(idx, null, router)), targets);
+        var loss = cross_entropy(forward(idx, null, router: router), targets);
         router?.MoveToOuterDisposeScope();
         return loss.MoveToOuterDisposeScope();
     }
@@ -279,28 +279,18 @@ public sealed partial class Llama : nn.Module<Tensor, Tensor>
             var q = q_proj.forward(x).view(b, t, nHead, headDim).transpose(1, 2);
             var k = k_proj.forward(x).view(b, t, nKvHead, headDim).transpose(1, 2);
             var v = v_proj.forward(x).view(b, t, nKvHead, headDim).transpose(1, 2);
-            q = Rope.Apply(q, cos, sin);
-            k = Rope.Apply(k, cos, sin);
+            q = F.apply_rotary_emb(q, cos, sin);
+            k = F.apply_rotary_emb(k, cos, sin);
             Tensor y;
             if (startPos is not { } pos)
-                y = mask is null
-                    ? F.scaled_dot_product_attention(q, k, v, dropout_p: training ? dropout : 0, is_causal: true)
-                    : F.scaled_dot_product_attention(q, k, v, attn_mask: mask, dropout_p: training ? dropout : 0);
-            else if (mask is not null)
-            {
-                (k, v) = kv_cache!.update(pos, k, v);
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
-            }
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask, dropout_p: training ? dropout : 0, is_causal: mask is null);
             else
             {
-                // The new positions attend to every cached one before them and causally among themselves.
+                // The new positions attend to every cached one before them and causally among themselves (with doc_mask,
+                // within their documents: the mask says so).
                 (k, v) = kv_cache!.update(pos, k, v);
-                if (t == 1)
-                    y = F.scaled_dot_product_attention(q, k, v);
-                else if (pos == 0)
-                    y = F.scaled_dot_product_attention(q, k, v, is_causal: true);
-                else
-                    y = F.scaled_dot_product_attention(q, k, v, attn_mask: torch.ones([t, pos + t], ScalarType.Bool, x.device).tril(pos));
+                if (mask is null && t > 1 && pos > 0) mask = torch.ones([t, pos + t], ScalarType.Bool, x.device).tril(pos);
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask, is_causal: mask is null && t > 1);
             }
             y = y.transpose(1, 2).contiguous().view(b, t, nHead * headDim);
             return resid_dropout.forward(o_proj.forward(y));

@@ -3,8 +3,9 @@ using LlmTrainer.Torch;
 namespace LlmTrainer.Model;
 
 /// <summary>
-/// Rotary position embeddings in the "rotate half" form (as Hugging Face's LLaMA): the head dimension is split in
-/// two halves that rotate together, with frequencies θ^(-2i/d).
+/// The tables of rotary position embeddings in the "rotate half" form (as Hugging Face's LLaMA): the head dimension is
+/// split in two halves that rotate together, with frequencies θ^(-2i/d). Attention rotates its queries and keys with
+/// them (x·cos + rotate_half(x)·sin, <see cref="nn.functional.apply_rotary_emb"/>).
 /// </summary>
 internal sealed class Rope
 {
@@ -24,7 +25,4 @@ internal sealed class Rope
     }
 
     public (Tensor Cos, Tensor Sin) Slice(long start, long length) => (Cos.narrow(0, start, length), Sin.narrow(0, start, length));
-
-    /// <summary>x·cos + rotate_half(x)·sin for x of shape (B, H, T, D) and tables of shape (T, D); contiguous result.</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => nn.functional.apply_rotary_emb(x, cos, sin);
 }

@@ -18,11 +18,12 @@ public sealed record ActivationModel(bool Cuda, bool Autocast)
     public LayerBytes Layer(TrainConfig cfg)
     {
         double n = (double)cfg.BatchSize * cfg.BlockSize; // tokens of a micro-batch
-        double d = cfg.DModel, kv = (double)cfg.EffectiveKvHeads * (cfg.DModel / cfg.NHead);
+        var shape = cfg.ToModelConfig();
+        double d = shape.DModel, kv = (double)shape.NKvHead * shape.HeadDim;
         // The MLP's hidden width per token: with a mixture of experts each token passes experts_per_token experts, and
         // its gathered input and output per expert come on top (as does the router's (N, E) logits).
-        double f = cfg.IsMoe ? (double)cfg.EffectiveFfnHidden * cfg.ExpertsPerToken : cfg.EffectiveFfnHidden;
-        double moe = cfg.IsMoe ? n * (2.0 * d * cfg.ExpertsPerToken + 2 * cfg.NExperts) : 0;
+        double f = shape.IsMoe ? (double)shape.FfnHidden * shape.ExpertsPerToken : shape.FfnHidden;
+        double moe = shape.IsMoe ? n * (2.0 * d * shape.ExpertsPerToken + 2 * shape.NExperts) : 0;
         double scores = (double)cfg.BatchSize * cfg.NHead * cfg.BlockSize * cfg.BlockSize; // one (T, T) matrix per head
         if (!Cuda)
         {

@@ -59,7 +59,7 @@ public sealed record TrainingPlan(
             // fp32 on a GPU runs at the TF32 rate, half the bf16 peak on these parts.
             double rate = peak * 1e12 * m * (cfg.Dtype == "float32" ? 0.5 : 1);
             // Recomputing the layers adds one forward: a third of the 6·N per token of the layers.
-            double flops = ModelShape.From(cfg).TrainingFlopsPerToken() * (cfg.ActivationCheckpointing ? 4.0 / 3 : 1) * cfg.TokensPerStep;
+            double flops = cfg.ToModelConfig().TrainingFlopsPerToken() * (cfg.ActivationCheckpointing ? 4.0 / 3 : 1) * cfg.TokensPerStep;
             stepSeconds = flops / rate;
         }
         return memory with { MaxBatchSizePlain = maxBatch, MaxBatchSizeCheckpointed = maxBatchCkpt, Mfu = assumed, StepSeconds = stepSeconds };
@@ -71,7 +71,7 @@ public sealed record TrainingPlan(
     /// </summary>
     public static (double Weights, double Gradients, double Optimizer, double Activations) LowerBound(TrainConfig cfg)
     {
-        double p = ModelShape.From(cfg).TotalParameters;
+        double p = cfg.ToModelConfig().TotalParameters;
         double tokens = (double)cfg.BatchSize * cfg.BlockSize;
         double logits = 2 * tokens * cfg.VocabSize * 4;
         double perLayer = tokens * cfg.DModel * 4 * (cfg.ActivationCheckpointing ? 1 : 2);
@@ -80,7 +80,7 @@ public sealed record TrainingPlan(
 
     private static TrainingPlan Memory(TrainConfig cfg, PlanDevice device)
     {
-        var shape = ModelShape.From(cfg);
+        var shape = cfg.ToModelConfig();
         long p = shape.TotalParameters;
         bool autocast = device.IsCuda && cfg.Dtype != "float32";
         var model = new ActivationModel(device.IsCuda, autocast);

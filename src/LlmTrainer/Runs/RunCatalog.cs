@@ -50,7 +50,7 @@ public static class RunCatalog
             }).Config;
             configName = config.Name;
             maxIters = config.MaxIters;
-            if (config.VocabSize > 0) parameters = ModelShape.From(config).TotalParameters;
+            if (config.VocabSize > 0) parameters = config.ToModelConfig().TotalParameters;
         }
         catch (Exception e) when (e is LlmTrainerException or IOException or ArgumentException or JsonException)
         {

@@ -13,7 +13,7 @@ public sealed partial class Trainer
     public void Resume(string checkpointDirectory)
     {
         var state = CheckpointState.Read(checkpointDirectory);
-        var hash = ConfigHash(config);
+        var hash = model.Config.ConfigHash();
         if (state.ConfigHash != hash)
             throw new LlmTrainerException(
                 $"{checkpointDirectory} was written by a model of another shape (config hash {state.ConfigHash}, this config {hash}); " +
@@ -53,7 +53,7 @@ public sealed partial class Trainer
             TokensSeen = tokensSeen,
             DataCursor = JsonSerializer.SerializeToElement(data.TrainCursor),
             RngStates = rng,
-            ConfigHash = ConfigHash(config),
+            ConfigHash = model.Config.ConfigHash(),
             TokenizerHash = data.Tokenizer.Hash,
             BestValLoss = bestValLoss,
             WorldSize = WorldSize,

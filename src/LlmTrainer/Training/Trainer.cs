@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using LlmTrainer.Checkpoints;
 using LlmTrainer.Config;
 using LlmTrainer.Data;
@@ -72,7 +70,7 @@ public sealed partial class Trainer : IDisposable
         if (device.IsCuda) torch.backends.set_allow_tf32(true);
 
         torch.manual_seed(config.Seed);
-        model = new Llama(ToModelConfig(config, data.Tokenizer.BosId), device);
+        model = new Llama(config.ToModelConfig(data.Tokenizer.BosId), device);
         if (config.InitFrom.Length > 0) Interop.InitFrom.LoadInto(model, config, data.Tokenizer);
         // Weight decay only on matrices (embeddings and projections), not on the norms' scales.
         var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
@@ -88,7 +86,7 @@ public sealed partial class Trainer : IDisposable
             dist.BroadcastFromMaster(model.parameters().ToList());
             ddp = new nn.parallel.DistributedDataParallel(dist.Data, model.parameters().ToList(), overlap: !config.ActivationCheckpointing);
         }
-        flopsPerToken = ModelShape.From(config).TrainingFlopsPerToken();
+        flopsPerToken = model.Config.TrainingFlopsPerToken();
         peakTflops = device.IsCuda ? PeakFlops.Bf16DenseTflops(torch.cuda.get_device_name(cudaIndex)) : null;
     }
 
@@ -99,22 +97,6 @@ public sealed partial class Trainer : IDisposable
 
     /// <summary>Called after each evaluation is logged (the CLI redraws RUN/loss.png); it must not throw.</summary>
     public Action? AfterEval { get; init; }
-
-    /// <param name="endOfTextId">The tokenizer's end-of-text id: where each document begins, for doc_mask.</param>
-    public static LlamaConfig ToModelConfig(TrainConfig c, int endOfTextId = 0) => new(
-        c.VocabSize, c.DModel, c.NLayer, c.NHead, c.EffectiveKvHeads, c.EffectiveFfnHidden, c.BlockSize,
-        c.NormEps, c.RopeTheta, c.TieEmbeddings, c.Dropout, c.NExperts, c.ExpertsPerToken, c.MoeCapacityFactor,
-        c.DocMask, endOfTextId);
-
-    /// <summary>
-    /// A hash of what makes checkpoints compatible: the model's shape and routing, not what only training does with it
-    /// (dropout, the capacity factor).
-    /// </summary>
-    public static string ConfigHash(TrainConfig c)
-    {
-        var shape = ToModelConfig(c) with { Dropout = 0, MoeCapacityFactor = 0 };
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape.ToString())))[..16];
-    }
 
     /// <summary>
     /// Trains until max_iters or until <paramref name="stop"/> is signalled (then saves and returns). Running out of

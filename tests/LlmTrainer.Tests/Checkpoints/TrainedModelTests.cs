@@ -40,14 +40,14 @@ public sealed class TrainedModelTests : IDisposable
         Tokenizer.Save(Path.Combine(path, RunDirectory.TokenizerFileName));
         var run = RunDirectory.Open(path);
         torch.manual_seed(minutes);
-        using var model = new Llama(Trainer.ToModelConfig(cfg), device);
+        using var model = new Llama(cfg.ToModelConfig(), device);
         foreach (var slot in slots)
         {
             var state = new CheckpointState
             {
                 Step = slot == CheckpointStore.Best ? 5 : 7,
                 TokensSeen = 100,
-                ConfigHash = Trainer.ConfigHash(cfg),
+                ConfigHash = model.Config.ConfigHash(),
                 TokenizerHash = Tokenizer.Hash,
             };
             run.Checkpoints.Save(slot, state, d =>

@@ -24,7 +24,7 @@ public sealed class BuiltinConfigTests
         var config = Load(name);
         ConfigValidator.Validate(config, checkDataPaths: false);
         Assert.Equal(name, config.Name);
-        var parameters = ModelShape.From(config).TotalParameters;
+        var parameters = config.ToModelConfig().TotalParameters;
         Assert.Equal(expected, parameters);
         var nominal = name.EndsWith('b') ? double.Parse(name[..^1]) * 1e9 : double.Parse(name[..^1]) * 1e6;
         Assert.InRange(parameters / nominal, 0.9, 1.15);
@@ -39,7 +39,7 @@ public sealed class BuiltinConfigTests
         Assert.Equal("auto", config.Device);
         Assert.Equal(0, config.VocabSize);
         // Its size depends on the tokenizer: about a million parameters with a 4096-token vocabulary.
-        Assert.Equal(1_328_256L, ModelShape.From(config, vocabSize: 4096).TotalParameters);
+        Assert.Equal(1_328_256L, (config with { VocabSize = 4096 }).ToModelConfig().TotalParameters);
         // Enough tokens for the validation loss to fall below half its start, few enough for minutes on two cores.
         Assert.InRange(config.TokensPerStep * config.MaxIters, 500_000, 4_000_000);
     }
@@ -47,12 +47,12 @@ public sealed class BuiltinConfigTests
     [Fact]
     public void Moe_tiny_is_tiny_with_four_half_width_experts_of_which_two_are_active()
     {
-        var dense = ModelShape.From(Load("tiny"), vocabSize: 2048);
+        var dense = (Load("tiny") with { VocabSize = 2048 }).ToModelConfig();
         var moe = Load("moe-tiny");
         ConfigValidator.Validate(moe);
         Assert.True(moe.Data.IsBuiltin);
         Assert.Equal((4, 2), (moe.NExperts, moe.ExpertsPerToken));
-        var shape = ModelShape.From(moe, vocabSize: 2048);
+        var shape = (moe with { VocabSize = 2048 }).ToModelConfig();
         Assert.Equal(dense.FfnHidden, 2 * shape.FfnHidden);
         // The same parameters per token, but for the routers (d_model × n_experts per layer).
         Assert.Equal(dense.TotalParameters + 4 * 128 * 4, shape.ActiveParameters);
@@ -63,8 +63,8 @@ public sealed class BuiltinConfigTests
     [Fact]
     public void Four_by_500m_has_four_experts_of_500m_s_mlp_and_two_active()
     {
-        var dense = ModelShape.From(Load("500m"));
-        var moe = ModelShape.From(Load("4x500m"));
+        var dense = Load("500m").ToModelConfig();
+        var moe = Load("4x500m").ToModelConfig();
         Assert.Equal((4, 2), (moe.NExperts, moe.ExpertsPerToken));
         Assert.Equal(dense with { NExperts = 4, ExpertsPerToken = 2 }, moe);
         Assert.Equal(dense.TotalParameters + 18L * (1536 * 4 + 3 * dense.ExpertParameters), moe.TotalParameters);

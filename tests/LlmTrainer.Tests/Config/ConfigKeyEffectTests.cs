@@ -180,7 +180,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
             .Resolve(RuntimeCapabilities.CpuOnly, 300);
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(99);
-        using var model = new Llama(Trainer.ToModelConfig(config));
+        using var model = new Llama(config.ToModelConfig());
         var tokenizer = LlmTrainer.Tokenization.Tokenizer.Load(Path.Combine(data.A, DatasetMeta.Load(data.A).Tokenizer.File));
         ModelExport.Export(new ExportSource(model.Config, model.state_dict(), tokenizer, "init"), ExportFormat.Hf, dir, WeightDtype.F32, HfExport.DefaultMaxShardBytes);
         return dir;
@@ -220,7 +220,7 @@ public sealed class ConfigKeyEffectTests(TwoDatasets data) : IClassFixture<TwoDa
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(config.Seed);
-        using var model = new Llama(Trainer.ToModelConfig(config));
+        using var model = new Llama(config.ToModelConfig());
         var text = new StringBuilder();
         foreach (var (name, p) in model.named_parameters())
             text.Append($"{name} [{string.Join(",", p.shape)}] {Hash(p.ToArray<float>())}\n");

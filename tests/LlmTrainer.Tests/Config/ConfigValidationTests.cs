@@ -79,11 +79,21 @@ public sealed class ConfigValidationTests
     }
 
     [Fact]
+    public void The_shape_check_adds_nothing_to_a_key_already_at_fault_nor_reads_sizes_out_of_range()
+    {
+        var nan = Assert.Throws<LlmTrainerException>(() => ConfigValidator.Validate(new TrainConfig { MoeCapacityFactor = double.NaN }, checkDataPaths: false));
+        Assert.Equal("invalid config: moe_capacity_factor: must be a finite number, got NaN.", nan.Message);
+        // llama's ffn_hidden of this d_model overflows; only d_model is reported.
+        var huge = Assert.Throws<LlmTrainerException>(() => ConfigValidator.Validate(new TrainConfig { DModel = int.MaxValue, NHead = 5 }, checkDataPaths: false));
+        Assert.StartsWith("invalid config: d_model: is 2,147,483,647, more than llmtrain supports", huge.Message);
+    }
+
+    [Fact]
     public void N_head_not_divisible_by_n_kv_head_lists_valid_values()
     {
         var e = Reject("--d_model", "192", "--n_head", "6", "--n_kv_head", "4");
         Assert.Contains("n_kv_head (command line --n_kv_head)", e.Message);
-        Assert.Contains("1, 2, 3, 6", e.Message);
+        Assert.Contains("use one of 1, 2, 3, 6 (6: plain multi-head attention)", e.Message);
     }
 
     [Fact]

@@ -183,8 +183,7 @@ public sealed class SparseMoeTests
         Assert.Contains("model.layers.0.block_sparse_moe.experts.0.w2.weight", names);
         Assert.Contains("model.layers.0.block_sparse_moe.experts.2.w3.weight", names);
         Assert.DoesNotContain(names, n => n.Contains(".mlp.", StringComparison.Ordinal));
-        var shape = new LlmTrainer.Config.ModelShape(50, 16, 2, 4, 2, 24, 4, 2, false, 8);
-        Assert.Equal(shape.TotalParameters, model.num_parameters());
+        Assert.Equal(c.TotalParameters, model.num_parameters());
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public sealed class TrainingPlanTests(ITestOutputHelper output)
     {
         var cfg = Config("15m");
         var plan = TrainingPlan.For(cfg, Cpu);
-        long p = ModelShape.From(cfg).TotalParameters;
+        long p = cfg.ToModelConfig().TotalParameters;
         Assert.Equal(p, plan.Parameters);
         Assert.Equal(4.0 * p, plan.Weights);
         Assert.Equal(4.0 * p, plan.Gradients);
@@ -60,11 +60,11 @@ public sealed class TrainingPlanTests(ITestOutputHelper output)
         Assert.Equal(989, h100.Bf16Tflops);
         var cfg = Config("500m") with { Device = "cuda", Dtype = "bfloat16" };
         var plan = TrainingPlan.For(cfg, h100);
-        Assert.Equal(2.0 * ModelShape.From(cfg).MatmulParameters, plan.CastWeights);
+        Assert.Equal(2.0 * cfg.ToModelConfig().MatmulParameters, plan.CastWeights);
         Assert.Equal(TrainingPlan.CudaAllocatorMargin * plan.Peak, plan.AllocatorMargin, 1e-6);
         Assert.Equal(plan.Peak + plan.AllocatorMargin + plan.Context, plan.Total);
         Assert.Equal(TrainingPlan.DefaultMfu, plan.Mfu);
-        double flops = ModelShape.From(cfg).TrainingFlopsPerToken() * cfg.TokensPerStep;
+        double flops = cfg.ToModelConfig().TrainingFlopsPerToken() * cfg.TokensPerStep;
         Assert.Equal(flops / (989e12 * 0.40), plan.StepSeconds!.Value, 1e-9);
         var slower = TrainingPlan.For(cfg, h100, mfu: 0.2);
         Assert.Equal(2 * plan.StepSeconds.Value, slower.StepSeconds!.Value, 1e-9);

@@ -63,7 +63,7 @@ public sealed class RunCatalogTests : IDisposable
 
         var f = runs[3];
         Assert.Equal("tiny", f.Config);
-        Assert.Equal(ModelShape.From(Config("tiny", 20)).TotalParameters, f.Parameters);
+        Assert.Equal(Config("tiny", 20).ToModelConfig().TotalParameters, f.Parameters);
         Assert.Equal((20L, 20L, 40960L), (f.Step, f.MaxIters, f.Tokens));
         Assert.Equal(4.5, f.BestValLoss);
         Assert.Equal(10, f.BestValStep);

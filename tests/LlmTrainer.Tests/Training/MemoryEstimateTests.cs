@@ -24,7 +24,7 @@ public sealed class MemoryEstimateTests
         long peak = (long)(measured.PeakMemoryMb!.Value * 1048576);
         Assert.True(estimate.TotalBytes <= peak, $"estimate {estimate.TotalBytes:N0} bytes, measured peak {peak:N0}");
         Assert.True(estimate.TotalBytes > peak / 4, $"estimate {estimate.TotalBytes:N0} bytes is uselessly low against {peak:N0}");
-        Assert.Equal(4 * ModelShape.From(cfg).TotalParameters, estimate.WeightBytes);
+        Assert.Equal(4 * cfg.ToModelConfig().TotalParameters, estimate.WeightBytes);
     }
 
     [Fact]

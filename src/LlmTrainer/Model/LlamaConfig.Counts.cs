@@ -1,45 +1,12 @@
-namespace LlmTrainer.Config;
+namespace LlmTrainer.Model;
 
 /// <summary>
-/// The sizes of a LLaMA decoder and what follows from them: exact parameter counts and the training
-/// cost per token. Counts match the parameter tensors of Hugging Face's <c>LlamaForCausalLM</c> (no
-/// biases, no rotary parameters); with MoE each layer holds a router and <c>n_experts</c> SwiGLU MLPs.
+/// What follows from the sizes: exact parameter counts and the training cost per token. Counts match the parameter
+/// tensors of <see cref="Llama"/> and of Hugging Face's <c>LlamaForCausalLM</c> (no biases, no rotary parameters); with
+/// MoE each layer holds a router and <c>n_experts</c> SwiGLU MLPs.
 /// </summary>
-public sealed record ModelShape(
-    int VocabSize,
-    int DModel,
-    int NLayer,
-    int NHead,
-    int NKvHead,
-    int FfnHidden,
-    int NExperts,
-    int ExpertsPerToken,
-    bool TieEmbeddings,
-    int BlockSize)
+public sealed partial record LlamaConfig
 {
-    /// <summary>The shape of a config; <paramref name="vocabSize"/> stands in when the config leaves <c>vocab_size</c> to the tokenizer.</summary>
-    public static ModelShape From(TrainConfig config, int? vocabSize = null)
-    {
-        var vocab = vocabSize ?? config.VocabSize;
-        if (vocab <= 0)
-            throw new ArgumentException("vocab_size is 0 (taken from the tokenizer); pass the tokenizer's vocabulary size.", nameof(vocabSize));
-        return new ModelShape(vocab, config.DModel, config.NLayer, config.NHead, config.EffectiveKvHeads, config.EffectiveFfnHidden,
-            config.NExperts, config.ExpertsPerToken, config.TieEmbeddings, config.BlockSize);
-    }
-
-    /// <summary>llama's MLP width: ⌊2/3 · 4·d⌋ rounded up to a multiple of <paramref name="multipleOf"/>.</summary>
-    public static int DefaultFfnHidden(int dModel, int multipleOf)
-    {
-        var hidden = 2 * (4 * dModel) / 3;
-        if (multipleOf <= 1)
-            return hidden;
-        return (hidden + multipleOf - 1) / multipleOf * multipleOf;
-    }
-
-    public int HeadDim => DModel / NHead;
-
-    public bool IsMoe => NExperts >= 2;
-
     public long EmbeddingParameters => (long)VocabSize * DModel;
 
     /// <summary>q and o map d→d; k and v map d→n_kv_head·head_dim (smaller under grouped-query attention).</summary>

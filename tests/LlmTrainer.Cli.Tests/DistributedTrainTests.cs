@@ -169,6 +169,38 @@ public sealed class DistributedTrainTests : IDisposable
         Assert.Equal(2, state.WorldSize);
     }
 
+    [Fact]
+    public void Two_ranks_train_a_staged_curriculum_ending_in_tokens_as_one_process()
+    {
+        var text = Path.Combine(root, "more.txt");
+        new SyntheticStories(8).WriteText(text, 200);
+        var more = Path.Combine(root, "more");
+        new PrepareJob(new PrepareOptions([text], more, TokenizerPath: Path.Combine(data, "tokenizer.json"), ValFraction: 0.1)).Run();
+        // 8 rows × 32 tokens a step over both ranks: 1,500 tokens are reached at step 6, counted over the job, not per rank.
+        string[] Staged(string outDir, int batch) =>
+        [
+            .. Args(outDir, 12, batch, evalInterval: 6).Where((_, i) => i is not (1 or 2)),
+            "--stages", $$"""[{"until": "1500 tokens", "data": "{{data}}"}, {"data": [{"path": "{{data}}"}, {"path": "{{more}}", "weight": 2}]}]""",
+        ];
+        var single = Path.Combine(root, "staged-single");
+        var (code, stdout, stderr) = CliRunner.Run(Staged(single, 8));
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("stage 2/2 from step 6 to the end", stdout);
+
+        var ddp = Path.Combine(root, "staged-ddp");
+        using var run = new Run(root, [.. Staged(ddp, 4), "--nproc-per-node", "2"]);
+        Assert.True(run.Exit(TimeSpan.FromMinutes(5)) == 0, run.Seen);
+        Assert.Contains("stage 2/2 from step 6 to the end", run.Stdout);
+        var (a, b) = (TrainLosses(single), TrainLosses(ddp));
+        Assert.Equal(12, a.Count);
+        for (int i = 0; i < a.Count; i++) AssertClose(a[i].Loss, b[i].Loss, 1e-5, $"loss at step {a[i].Step}");
+        var (evalA, evalB) = (Records(single, "eval"), Records(ddp, "eval"));
+        Assert.Equal(evalA.Count, evalB.Count);
+        foreach (var ((step, x), (_, y)) in evalA.Zip(evalB))
+            foreach (var name in new[] { "data", "more" })
+                AssertClose(x.GetProperty("source_val_loss").GetProperty(name).GetDouble(), y.GetProperty("source_val_loss").GetProperty(name).GetDouble(), 1e-5, $"{name} val loss at step {step}");
+    }
+
     /// <summary>torchrun's environment, set by hand (rank 0 hosts the store), and Slurm's (the master from the node list).</summary>
     [Theory]
     [InlineData("torchrun")]

@@ -222,6 +222,49 @@ public sealed partial class ReadmeTests
     }
 
     [Fact]
+    public void The_config_key_table_lists_every_key_once_with_its_real_default()
+    {
+        var rows = Regex.Matches(Readme, @"^\| `(?<key>[a-z0-9_]+)` \| (?<default>[^|]+) \| [^|]+ \|$", RegexOptions.Multiline)
+            .Where(m => LlmTrainer.Config.ConfigKeys.Find(m.Groups["key"].Value) is not null).ToList();
+        Assert.Equal(LlmTrainer.Config.ConfigKeys.All.Select(k => k.Name).Order(StringComparer.Ordinal), rows.Select(r => r.Groups["key"].Value).Order(StringComparer.Ordinal));
+        var defaults = new LlmTrainer.Config.TrainConfig();
+        var dir = Directory.CreateTempSubdirectory("llmtrain-readme-keys-").FullName;
+        try
+        {
+            foreach (var row in rows)
+            {
+                var key = LlmTrainer.Config.ConfigKeys.Find(row.Groups["key"].Value)!;
+                var cell = row.Groups["default"].Value.Trim();
+                var expected = key.Get(defaults);
+                if (cell == "—")
+                {
+                    // No value: an empty string or an empty list.
+                    Assert.True(expected is "" || expected is LlmTrainer.Config.DataStages { IsEmpty: true }, $"{key.Name}: the README gives no default, but it is {expected}");
+                    continue;
+                }
+                // The README's value, read as a config file would give it, is the default itself.
+                var file = Path.Combine(dir, key.Name + ".json");
+                File.WriteAllText(file, $$"""{ "{{key.Name}}": "{{cell.Trim('`')}}" }""");
+                var loaded = ConfigLoader.Load([], new ConfigLoadOptions { Config = file, Environment = new Dictionary<string, string>(), CheckDataPaths = false }).Config;
+                Assert.True(Equals(expected, key.Get(loaded)), $"{key.Name}: the README says {cell}, the default is {expected}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_config_option_help_names_every_built_in_config()
+    {
+        var (code, stdout, _) = CliRunner.Run("train", "--help");
+        Assert.Equal(0, code);
+        var line = stdout.Split('\n').Single(l => l.TrimStart().StartsWith("--config", StringComparison.Ordinal));
+        Assert.All(BuiltinConfigs.Names, name => Assert.Contains(name, line));
+    }
+
+    [Fact]
     public void The_parameter_table_matches_the_configs()
     {
         var rows = TableRow().Matches(Readme).ToList();

@@ -15,7 +15,7 @@ internal static class PlanCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "A config file or a built-in name (tiny, 15m, 42m, 110m, 500m, 1b); default tiny" };
+        var config = ConfigOption.Create();
         var device = new Option<string>("--device")
         {
             Description = $"cpu (this machine's memory), cuda or cuda:N (this machine's GPU), or one of {string.Join(", ", PlanDevice.Known.Select(k => k.Name))}; " +

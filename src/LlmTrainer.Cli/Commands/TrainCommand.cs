@@ -23,7 +23,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var force = new Option<bool>("--force") { Description = "Start even when the run's memory estimate exceeds what the device has" };
-        var config = new Option<string?>("--config") { Description = "A config file or a built-in name (tiny, 15m, 42m, 110m, 500m, 1b); default tiny" };
+        var config = ConfigOption.Create();
         var resume = new Option<string?>("--resume")
         {
             Description = "Resume a run: its directory, or the newest run under runs/ when no directory is given",

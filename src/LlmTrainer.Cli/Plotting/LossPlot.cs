@@ -6,7 +6,8 @@ namespace LlmTrainer.Cli.Plotting;
 
 /// <summary>
 /// Draws runs' curves with ScottPlot: the loss (each run's training loss as logged, faint, its smoothed curve, its
-/// validation loss and, for a mixture, each dataset's) over the whole width, and below it the learning rate and the throughput; one colour per run, with a
+/// validation loss and, for a mixture, each dataset's; a dotted vertical line where a curriculum's stage begins) over the
+/// whole width, and below it the learning rate and the throughput; one colour per run, with a
 /// legend of run names. PNG or SVG by the file's extension.
 /// </summary>
 internal static class LossPlot
@@ -51,6 +52,14 @@ internal static class LossPlot
                 source.LinePattern = LinePattern.Dotted;
                 source.MarkerShape = shapes[j % shapes.Length];
                 source.LegendText = runs.Count == 1 ? $"val {run.SourceValLoss[j].Label}" : $"{run.Name} val {run.SourceValLoss[j].Label}";
+            }
+            foreach (var (at, stage) in run.StageStarts)
+            {
+                if (logX && at <= 0) continue;
+                var boundary = loss.Add.VerticalLine(logX ? Math.Log10(at) : at, 1, color.WithAlpha(0.6), LinePattern.Dotted);
+                boundary.Text = runs.Count == 1 ? $"stage {stage}" : $"{run.Name} stage {stage}";
+                boundary.ExcludeFromLegend = true;
+                boundary.LabelOppositeAxis = true; // above the plot, clear of the step labels
             }
             Line(lr, run.LearningRate, logX, color, markers: false, lineWidth: 2);
             Line(speed, run.TokensPerSecond, logX, color, markers: true, lineWidth: 1);

@@ -6,10 +6,11 @@ namespace LlmTrainer.Plotting;
 
 /// <summary>
 /// The curves of one run, read from its metrics.jsonl: the training loss as logged and smoothed, the validation loss
-/// (and each dataset's, for a mixture), the learning rate and the throughput, each against steps, tokens or time.
+/// (and each dataset's, for a mixture), the learning rate and the throughput, each against steps, tokens or time, and
+/// where a curriculum's later stages begin.
 /// </summary>
 public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Series TrainLossSmoothed, Series ValLoss, Series LearningRate,
-    Series TokensPerSecond, IReadOnlyList<Series> SourceValLoss)
+    Series TokensPerSecond, IReadOnlyList<Series> SourceValLoss, IReadOnlyList<(double At, int Stage)> StageStarts)
 {
     /// <summary>
     /// The weight of the exponential moving average for <paramref name="points"/> points: its span is about a tenth of the
@@ -37,11 +38,12 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
         var lr = new Points();
         var speed = new Points();
         var sources = new Dictionary<string, Points>();
+        var stages = new List<(double, int)>();
         DateTimeOffset? start = null;
         foreach (var e in events)
         {
             var kind = e.TryGetProperty("event", out var k) ? k.GetString() : null;
-            if (kind is not ("train" or "eval")) continue;
+            if (kind is not ("train" or "eval" or "stage")) continue;
             DateTimeOffset? time = e.TryGetProperty("time", out var t) &&
                 DateTimeOffset.TryParse(t.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
             start ??= time;
@@ -52,7 +54,13 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
                 _ => time is { } now && start is { } first ? (now - first).TotalHours : null,
             };
             if (x is not { } at) continue;
-            if (kind == "train")
+            if (kind == "stage")
+            {
+                // The first stage starts with the run; a later one (or a resume inside it) is a boundary worth a line.
+                if (MetricsLog.ReadNumber(e, "stage") is { } stage && stage >= 2 && !stages.Exists(s => s.Item2 == (int)stage))
+                    stages.Add((at, (int)stage));
+            }
+            else if (kind == "train")
             {
                 train.Add(at, MetricsLog.ReadNumber(e, "loss"));
                 lr.Add(at, MetricsLog.ReadNumber(e, "lr"));
@@ -74,7 +82,7 @@ public sealed record RunCurves(string Name, PlotAxis Axis, Series TrainLoss, Ser
         var raw = train.ToSeries($"{name} train");
         return new RunCurves(name, axis, raw, new Series($"{name} train (smoothed)", raw.X, Smooth(raw.Y, SmoothingWeight(raw.Count))),
             val.ToSeries($"{name} val"), lr.ToSeries($"{name} lr"), speed.ToSeries($"{name} tokens/s"),
-            sources.Select(kv => kv.Value.ToSeries(kv.Key)).ToList());
+            sources.Select(kv => kv.Value.ToSeries(kv.Key)).ToList(), stages);
     }
 
     /// <summary>Exponential moving average with weight <paramref name="weight"/> on the past, debiased as TensorBoard does.</summary>

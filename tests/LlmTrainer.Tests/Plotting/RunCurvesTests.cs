@@ -46,6 +46,20 @@ public sealed class RunCurvesTests
     }
 
     [Fact]
+    public void Later_stages_mark_where_they_begin_once_each()
+    {
+        var curves = RunCurves.FromEvents("r", Events(
+            """{"event":"stage","step":0,"stage":1,"stages":3,"tokens":0}""",
+            """{"event":"stage","step":6,"stage":2,"stages":3,"tokens":1536}""",
+            """{"event":"stage","step":9,"stage":2,"stages":3,"tokens":2304}""",
+            """{"event":"stage","step":12,"stage":3,"stages":3,"tokens":3072}"""), PlotAxis.Step);
+        Assert.Equal([(6.0, 2), (12.0, 3)], curves.StageStarts);
+        Assert.Equal([(1536.0, 2), (3072.0, 3)], RunCurves.FromEvents("r", Events(
+            """{"event":"stage","step":6,"stage":2,"tokens":1536}""", """{"event":"stage","step":12,"stage":3,"tokens":3072}"""), PlotAxis.Tokens).StageStarts);
+        Assert.Empty(RunCurves.FromEvents("r", Log, PlotAxis.Step).StageStarts);
+    }
+
+    [Fact]
     public void Smoothing_is_a_debiased_moving_average_that_short_curves_skip()
     {
         Assert.All(RunCurves.Smooth([3, 3, 3], 0.9), v => Assert.Equal(3, v, 1e-12)); // debiased: a constant stays itself from the first point

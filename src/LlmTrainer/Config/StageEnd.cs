@@ -14,17 +14,21 @@ public readonly partial record struct StageEnd(long Value, bool InTokens)
     public static StageEnd? Parse(string text)
     {
         var match = Form().Match(text.Trim());
-        if (!match.Success || !double.TryParse(match.Groups["n"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        // In decimal, so that "2.01M" is 2,010,000 and not 2,009,999.9999999998 (not whole) as in binary floating point.
+        if (!match.Success || !decimal.TryParse(match.Groups["n"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
             return null;
-        n *= match.Groups["scale"].Value switch
+        decimal scale = match.Groups["scale"].Value switch
         {
-            "k" or "K" => 1e3,
-            "m" or "M" => 1e6,
-            "b" or "B" => 1e9,
-            "t" or "T" => 1e12,
+            "k" or "K" => 1e3m,
+            "m" or "M" => 1e6m,
+            "b" or "B" => 1e9m,
+            "t" or "T" => 1e12m,
             _ => 1,
         };
-        if (!double.IsFinite(n) || n < 1 || n > 9e18 || Math.Floor(n) != n)
+        if (n > 9e18m / scale)
+            return null;
+        n *= scale;
+        if (n < 1 || decimal.Floor(n) != n)
             return null;
         return new StageEnd((long)n, match.Groups["unit"].Value.StartsWith("token", StringComparison.OrdinalIgnoreCase));
     }

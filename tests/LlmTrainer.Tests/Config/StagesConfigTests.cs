@@ -23,6 +23,9 @@ public sealed class StagesConfigTests : IDisposable
     [InlineData("1.5B tokens", 1_500_000_000L, true)]
     [InlineData("2e9 tokens", 2_000_000_000L, true)]
     [InlineData(" 12345 TOKENS ", 12345L, true)]
+    [InlineData("2.01M tokens", 2_010_000L, true)]
+    [InlineData("2.05B tokens", 2_050_000_000L, true)]
+    [InlineData("4.07k", 4070L, false)]
     public void Stage_ends_read_steps_and_tokens(string text, long value, bool tokens) =>
         Assert.Equal(new StageEnd(value, tokens), StageEnd.Parse(text));
 
@@ -33,6 +36,8 @@ public sealed class StagesConfigTests : IDisposable
     [InlineData("10 bananas")]
     [InlineData("tokens")]
     [InlineData("1e30 tokens")]
+    [InlineData("1e18T tokens")]
+    [InlineData("2.0000001k")]
     [InlineData("")]
     public void Stage_ends_that_are_not_whole_positive_counts_are_none(string text) => Assert.Null(StageEnd.Parse(text));
 

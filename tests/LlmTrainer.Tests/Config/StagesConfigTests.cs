@@ -82,6 +82,14 @@ public sealed class StagesConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_spelled_two_ways_is_one_of_the_stages_paths()
+    {
+        var a = _files.MakeDirectory("a");
+        var config = Load(["--stages", $$"""[{"until": 10, "data": "{{a}}"}, {"data": "{{a + Path.DirectorySeparatorChar}}"}]"""]);
+        Assert.Equal([a], config.Stages.Paths());
+    }
+
+    [Fact]
     public void Without_stages_the_rendering_and_hash_do_not_change()
     {
         var config = Load([], checkPaths: false);

@@ -399,6 +399,20 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
     }
 
     [Fact]
+    public void A_dataset_spelled_two_ways_in_two_stages_is_one_dataset()
+    {
+        // A trailing separator (as shell completion writes it) or a "." is the same directory: one dataset, one place,
+        // one val loss; and the run's config.json, whose paths are made absolute, opens the same datasets on resume.
+        var sameDirectory = Path.Combine(dataset.Root, ".", "data") + Path.DirectorySeparatorChar;
+        var cfg = Config(Path.Combine(dataset.Root, "staged-spelled"), 5,
+            "--stages", $$"""[{"until": 3, "data": "{{dataset.Data}}"}, {"data": [{"path": "{{sameDirectory}}"}, {"path": "{{SecondSource()}}", "weight": 3}]}]""");
+        using var data = TrainingData.Open(cfg, new LinesProgress());
+        Assert.Equal(["data", "second"], data.SourceNames);
+        Assert.Equal([1.0, 0.0], data.Stages[0].Weights);
+        Assert.Equal([1.0, 3.0], data.Stages[1].Weights);
+    }
+
+    [Fact]
     public void A_stage_ending_in_tokens_ends_at_the_step_that_reaches_them()
     {
         // 4 rows × 32 tokens × 2 micro-batches = 256 tokens per step: 700 tokens are reached by step 3.

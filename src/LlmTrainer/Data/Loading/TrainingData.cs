@@ -53,7 +53,11 @@ public sealed class TrainingData : IDisposable
         var specs = config.Stages.IsEmpty
             ? [new DataStage(null, config.Data.IsBuiltin ? DataSpec.FromPath(BuiltinData.EnsurePrepared(progress)) : config.Data)]
             : config.Stages.Items;
-        var paths = specs.SelectMany(s => s.Data.Sources.Select(x => x.Path)).Distinct().ToList();
+        // A directory is one dataset however it is spelled ("data/a", "data/a/", "./data/a"): a run's config.json holds
+        // the paths made absolute, so a resume must find the same datasets as the run it continues.
+        static string Same(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var paths = specs.SelectMany(s => s.Data.Sources.Select(x => x.Path)).DistinctBy(Same).ToList();
+        var keys = paths.Select(Same).ToList();
         var meta = DatasetMeta.Load(paths[0]);
         var tokenizerPath = Path.Combine(paths[0], meta.Tokenizer.File);
         if (!File.Exists(tokenizerPath))
@@ -72,7 +76,7 @@ public sealed class TrainingData : IDisposable
             {
                 var weights = new double[paths.Count];
                 foreach (var s in spec.Data.Sources)
-                    weights[paths.IndexOf(s.Path)] += s.Weight;
+                    weights[keys.IndexOf(Same(s.Path))] += s.Weight;
                 data.stages.Add(new TrainingStage(spec.Until, weights, spec.Data.ToString()));
             }
             data.trainBatches = new BatchPrefetcher(data.Loader(train: true, data.stages[0].Weights, (ulong)config.Seed, config.SamplingMode));

@@ -164,7 +164,8 @@ public static class ConfigValidator
             if ((data.IsMixture || key == "stages") && source.Path == DataSpec.BuiltinName)
                 fail(key, $"{where}is 'builtin', which cannot be mixed with prepared data; prepare the built-in corpus like any other with 'llmtrain prepare', or train on 'builtin' alone.");
             else if (checkPaths && !File.Exists(source.Path) && !Directory.Exists(source.Path))
-                fail(key, $"{where}path '{source.Path}' does not exist (looked in {Path.GetFullPath(source.Path)}); prepare the data first with 'llmtrain prepare', or use --data builtin.");
+                fail(key, $"{where}path '{source.Path}' does not exist (looked in {Path.GetFullPath(source.Path)}); prepare the data first with 'llmtrain prepare'" +
+                          (key == "data" ? ", or use --data builtin." : "."));
             if (!(source.Weight > 0) || double.IsInfinity(source.Weight))
                 fail(key, $"{where}'{source.Path}' has weight {Num(source.Weight)}; weights must be positive numbers (they are normalised to sum to 1).");
         }

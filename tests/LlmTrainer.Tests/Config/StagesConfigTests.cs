@@ -126,6 +126,7 @@ public sealed class StagesConfigTests : IDisposable
         var a = _files.MakeDirectory("a");
         var message = Error(["--stages", $$"""[{"until": 10, "data": "{{a}}"}, {"data": [{"path": "{{a}}"}, {"path": "/nonexistent/b"}]}]"""], checkPaths: true);
         Assert.Contains("stage 2 data entry 1 path '/nonexistent/b' does not exist", message);
+        Assert.DoesNotContain("--data builtin", message); // data beside stages is refused: not a fix to offer
     }
 
     [Fact]

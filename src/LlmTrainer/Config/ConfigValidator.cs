@@ -84,6 +84,7 @@ public static class ConfigValidator
         AtMost("n_layer", c.NLayer, 4096, "the largest open models have about 128.");
         AtMost("batch_size", c.BatchSize, 1 << 20, "use grad_accum_steps for larger batches.");
         AtMost("n_experts", c.NExperts, 4096, "Mixtral has 8.");
+        AtMost("multiple_of", c.MultipleOf, 1 << 20, "llama uses 256."); // ffn_hidden 0 is rounded up to a multiple of it
 
         if (c.MoeAuxLossCoef < 0)
             Fail("moe_aux_loss_coef", $"must be 0 or positive, got {Num(c.MoeAuxLossCoef)}; 0.01 is usual.");

@@ -15,6 +15,8 @@ public sealed class ConfigValidationTests
     [InlineData("vocab_size", "1000000000")]
     [InlineData("n_layer", "100000")]
     [InlineData("batch_size", "10000000")]
+    [InlineData("multiple_of", "2147483647")] // ffn_hidden 0 rounds llama's width up to it
+    [InlineData("multiple_of", "1000000000")]
     public void Sizes_beyond_any_model_are_refused_before_any_arithmetic_overflows(string key, string value)
     {
         var e = Reject("--" + key, value, "--n_head", "1");

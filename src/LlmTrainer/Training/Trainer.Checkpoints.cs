@@ -26,6 +26,7 @@ public sealed partial class Trainer
             optimizer.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.OptimizerFileName)));
         }
         step = state.Step;
+        resumedAt = step;
         tokensSeen = state.TokensSeen;
         bestValLoss = state.BestValLoss;
         if (state.DataCursor is { } cursor)

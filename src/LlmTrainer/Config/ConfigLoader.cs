@@ -177,7 +177,7 @@ public static class ConfigLoader
             if (key.Type == ConfigValueType.Stages)
             {
                 var whole = layers.Winner(key.Name) is { } layer && layer.TryGet(key.Name, out var text) ? text : null;
-                if (StagesParser.Bind(root.GetSection(key.Name), whole, errors) is { } stages)
+                if (StagesParser.Bind(root, whole, errors) is { } stages)
                     config = key.Set(config, stages);
                 continue;
             }

@@ -14,8 +14,8 @@ internal static class StagesParser
     public const string Form =
         "stages is a list of {\"until\": STEP or \"N tokens\", \"data\": PATH or [{\"path\": ..., \"weight\": ...}]} objects, the last one without until";
 
-    /// <param name="text">The value when one layer gave the whole list as a string; null to read <paramref name="section"/>.</param>
-    public static DataStages? Bind(IConfigurationSection section, string? text, List<ConfigError> errors)
+    /// <param name="text">The value when one layer gave the whole list as a string; null to read the <c>stages</c> section of <paramref name="root"/>.</param>
+    public static DataStages? Bind(IConfigurationRoot root, string? text, List<ConfigError> errors)
     {
         JsonNode? node;
         if (text is not null)
@@ -32,7 +32,7 @@ internal static class StagesParser
         }
         else
         {
-            node = FromSection(section);
+            node = FromSection(root.GetSection("stages"), root.Providers.ToList());
         }
         return Parse(node, errors);
     }
@@ -147,22 +147,40 @@ internal static class StagesParser
         }
         : null;
 
-    /// <summary>A configuration section back as JSON: children numbered 0, 1, … form a list, others an object, a leaf a string.</summary>
-    private static JsonNode? FromSection(IConfigurationSection section)
+    /// <summary>
+    /// A configuration section back as JSON: children numbered 0, 1, … form a list, others an object, a leaf a string.
+    /// Where one layer gives a value (<c>--stages:0:data PATH</c>) and another a list or object in its place, the later
+    /// layer's wins, as it does for every other key.
+    /// </summary>
+    private static JsonNode? FromSection(IConfigurationSection section, IReadOnlyList<IConfigurationProvider> providers)
     {
         var children = section.GetChildren().ToList();
+        if (section.Value is not null && (children.Count == 0 || ValueIsLater(section.Path, providers)))
+            return JsonValue.Create(section.Value);
         if (children.Count == 0)
-            return section.Value is null ? null : JsonValue.Create(section.Value);
+            return null;
         if (children.All(c => int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
             var list = new JsonArray();
             foreach (var child in children.OrderBy(c => int.Parse(c.Key, CultureInfo.InvariantCulture)))
-                list.Add(FromSection(child));
+                list.Add(FromSection(child, providers));
             return list;
         }
         var obj = new JsonObject();
         foreach (var child in children)
-            obj[child.Key] = FromSection(child);
+            obj[child.Key] = FromSection(child, providers);
         return obj;
+    }
+
+    /// <summary>Whether the last layer that sets <paramref name="path"/> itself comes after the last that sets anything under it.</summary>
+    private static bool ValueIsLater(string path, IReadOnlyList<IConfigurationProvider> providers)
+    {
+        int value = -1, children = -1;
+        for (int i = 0; i < providers.Count; i++)
+        {
+            if (providers[i].TryGet(path, out var v) && v is not null) value = i;
+            if (providers[i].GetChildKeys([], path).Any()) children = i;
+        }
+        return value > children;
     }
 }

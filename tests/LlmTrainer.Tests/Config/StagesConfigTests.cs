@@ -137,6 +137,18 @@ public sealed class StagesConfigTests : IDisposable
     }
 
     [Fact]
+    public void A_stages_data_given_key_by_key_replaces_a_files_list_and_a_list_replaces_a_files_path()
+    {
+        var path = _files.Write("staged.json", """
+            { "stages": [ { "until": 30, "data": [ "a", { "path": "b", "weight": 3 } ] }, { "data": "b" } ] }
+            """);
+        var config = Load(["--stages:0:data", "c", "--stages:1:data:0:path", "d", "--stages:1:data:1:path", "e"], path, checkPaths: false);
+        Assert.Equal(DataSpec.FromPath("c"), config.Stages.Items[0].Data);
+        Assert.Equal(DataSpec.Mixture([new DataSource("d", 1), new DataSource("e", 1)]), config.Stages.Items[1].Data);
+        Assert.Equal(new StageEnd(30, false), config.Stages.Items[0].Until);
+    }
+
+    [Fact]
     public void Stages_given_key_by_key_override_one_field_of_a_files_stage()
     {
         var path = _files.Write("staged.json", """{ "stages": [ { "until": 30, "data": "a" }, { "data": "b" } ] }""");

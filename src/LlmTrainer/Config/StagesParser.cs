@@ -20,6 +20,12 @@ internal static class StagesParser
         JsonNode? node;
         if (text is not null)
         {
+            // A config file's empty list reaches here as an empty string.
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                errors.Add(new ConfigError("stages", $"is empty; {Form}."));
+                return null;
+            }
             try
             {
                 node = JsonNode.Parse(text);
@@ -90,7 +96,8 @@ internal static class StagesParser
         {
             if (string.IsNullOrWhiteSpace(path))
             {
-                errors.Add(new ConfigError("stages", $"{where} has an empty data path; give the directory of prepared data."));
+                // An empty path, or a config file's empty list (which reaches here as an empty string).
+                errors.Add(new ConfigError("stages", $"{where} data is empty; give the directory of prepared data, or a list of them."));
                 return null;
             }
             return DataSpec.FromPath(path.Trim());

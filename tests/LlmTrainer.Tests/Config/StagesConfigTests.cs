@@ -120,6 +120,19 @@ public sealed class StagesConfigTests : IDisposable
         Assert.Contains(expected, message);
     }
 
+    [Theory]
+    [InlineData("""[]""", "stages (config file", "is empty; stages is a list of")]
+    [InlineData("""[{"until": 5, "data": []}, {"data": "b"}]""", "stages (config file", "stage 1 data is empty")]
+    [InlineData("""[{"until": 5, "data": ""}, {"data": "b"}]""", "stages (config file", "stage 1 data is empty")]
+    public void Empty_stages_or_stage_data_in_a_file_are_called_empty(string stages, string source, string expected)
+    {
+        // The configuration system hands an empty JSON list over as an empty string.
+        var path = _files.Write("empty.json", $$"""{ "stages": {{stages}} }""");
+        var message = Error([], path);
+        Assert.Contains(source, message);
+        Assert.Contains(expected, message);
+    }
+
     [Fact]
     public void A_stage_path_that_does_not_exist_is_named()
     {

@@ -26,7 +26,6 @@ public sealed partial class Trainer
             optimizer.load_state_dict(TensorFiles.Load(Path.Combine(checkpointDirectory, CheckpointStore.OptimizerFileName)));
         }
         step = state.Step;
-        resumedAt = step;
         tokensSeen = state.TokensSeen;
         bestValLoss = state.BestValLoss;
         if (state.DataCursor is { } cursor)
@@ -37,8 +36,9 @@ public sealed partial class Trainer
             progress.Warn($"{checkpointDirectory} was saved by {savedWorld} process(es) and this run has {WorldSize}: training continues from the same " +
                           $"global position ({tokensSeen:N0} tokens), but the batches differ from here on, so it is no longer bit-identical to an uninterrupted run.");
         if (device.IsCuda && state.RngStates.TryGetValue("cuda", out var cuda)) torch.cuda.set_rng_state(cuda, cudaIndex);
-        // What the log holds after the checkpoint is logged again, the evaluation at its step included.
-        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step, evaluationsAtStep: true);
+        // What the log holds after the checkpoint is logged again: the steps after it, and the evaluation at its step when
+        // that is an evaluation step (it ran after the checkpoint was saved). A finished run's final evaluation elsewhere stays.
+        if (IsMaster) MetricsLog.TruncateAfter(run.MetricsPath, step, evaluationsAtStep: step % config.EvalInterval == 0);
         progress.Info($"resumed from {checkpointDirectory} at step {step} ({tokensSeen:N0} tokens seen)");
     }
 

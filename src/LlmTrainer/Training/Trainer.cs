@@ -44,7 +44,6 @@ public sealed partial class Trainer : IDisposable
     private readonly DataShard shard;
     private MetricsLog? metrics; // opened by Run, after a resume has cut the log back to the checkpoint
     private bool stageAnnounced; // the log names the stage a run starts (or resumes) in
-    private long? resumedAt; // the step a resumed run started from: it evaluates there, in place of the log's evaluation there
 
     private readonly double flopsPerToken;
     private readonly double? peakTflops;
@@ -141,9 +140,9 @@ public sealed partial class Trainer : IDisposable
         {
             EnterStage(data.StageAt(step, tokensSeen));
 
-            // Evaluate every eval_interval steps, before the step; a resumed run also at its first step, whatever it is (Resume
-            // dropped any evaluation logged there: one after the checkpoint, or a finished run's last).
-            if (step % config.EvalInterval == 0 || step == resumedAt)
+            // Evaluate every eval_interval steps, before the step (a resumed run too: Resume dropped the evaluation logged
+            // at its checkpoint's step when it is one of these, since it came after the checkpoint and is made again).
+            if (step % config.EvalInterval == 0)
             {
                 var valLoss = Evaluate();
                 (firstVal, lastVal) = (firstVal ?? valLoss, valLoss);

@@ -262,8 +262,8 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         Assert.Equal([5, 10, 15, 20, 25, 30], TrainSteps(straight));
         Assert.Equal(TrainSteps(straight), TrainSteps(split));
         Assert.Equal(a, Losses(split));
-        // The resumed run evaluates at the step it resumes from, though it is no evaluation step.
-        Assert.Equal([0L, 10, 13, 20, 30], Events(split, "eval").Select(e => e.GetProperty("step").GetInt64()));
+        // Resumed between evaluation steps, the run evaluates where the uninterrupted one does, no more.
+        Assert.Equal([0L, 10, 20, 30], Events(split, "eval").Select(e => e.GetProperty("step").GetInt64()));
         using var scope = torch.NewDisposeScope();
         var wa = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(straight, "checkpoints", "latest", "model.safetensors"));
         var wb = LlmTrainer.Checkpoints.TensorFiles.Load(Path.Combine(split, "checkpoints", "latest", "model.safetensors"));
@@ -271,9 +271,9 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
     }
 
     [Theory]
-    [InlineData(5)] // no evaluation step: the finished run's final evaluation is made again
-    [InlineData(10)] // an evaluation step
-    public void A_finished_run_extended_to_more_steps_evaluates_again_at_its_old_end_in_place_of_its_final_evaluation(int end)
+    [InlineData(5)] // no evaluation step: the finished run's final evaluation stays, and is not made again
+    [InlineData(10)] // an evaluation step: made again, in place of the final evaluation
+    public void A_finished_run_extended_to_more_steps_keeps_one_evaluation_at_its_old_end(int end)
     {
         var dir = Path.Combine(dataset.Root, $"extended-{end}");
         Train(Config(dir, end), dir);
@@ -461,8 +461,8 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         Assert.Contains(progress.Lines, l => l.StartsWith($"stage {(stopAt < 6 ? 1 : 2)}/2 from step {stopAt} ", StringComparison.Ordinal));
 
         Assert.Equal(Losses(straight), Losses(split));
-        // The resumed run evaluates at its first step again, in place of the first run's final evaluation there (stopAt is no
-        // evaluation step, so the straight run has none there); the other evaluations are the straight run's.
+        // The first run's final evaluation at stopAt (no evaluation step, so the straight run has none there) stays; the
+        // other evaluations are the straight run's.
         Assert.Equal([0L, stopAt, 10, 14], Events(split, "eval").Select(e => e.GetProperty("step").GetInt64()));
         Assert.Equal(Events(straight, "eval").Select(e => e.GetProperty("val_loss").GetDouble()),
             Events(split, "eval").Where(e => e.GetProperty("step").GetInt64() != stopAt).Select(e => e.GetProperty("val_loss").GetDouble()));

@@ -131,7 +131,7 @@ public sealed partial class Trainer : IDisposable
         metrics = IsMaster ? new MetricsLog(run.MetricsPath) : null;
         double? firstVal = null, lastVal = null;
         lastLoss = null;
-        WarnOfStagesAfterTheEnd();
+        WarnOfUntrainedStages();
         var clock = Stopwatch.StartNew();
         StartInterval();
         bool interrupted = false;
@@ -192,14 +192,21 @@ public sealed partial class Trainer : IDisposable
         metrics?.Event("stage", step, new Dictionary<string, object?> { ["stage"] = stage + 1, ["stages"] = data.Stages.Count, ["tokens"] = tokensSeen, ["data"] = s.Description });
     }
 
-    /// <summary>A stage that begins after max_iters is not trained in this run (a resume with a higher max_iters reaches it).</summary>
-    private void WarnOfStagesAfterTheEnd()
+    /// <summary>
+    /// A stage that begins after max_iters is not trained in this run (a resume with a higher max_iters reaches it), and
+    /// one whose token end falls in the step where it begins is never trained: both are said at the start.
+    /// </summary>
+    private void WarnOfUntrainedStages()
     {
+        long tokensPerStep = config.TokensPerStep * WorldSize;
         for (int i = 1; i < data.Stages.Count; i++)
         {
-            long start = data.Stages[i - 1].Until!.Value.Step(config.TokensPerStep * WorldSize);
+            long start = data.Stages[i - 1].Until!.Value.Step(tokensPerStep);
             if (start >= config.MaxIters)
                 progress.Warn($"stage {i + 1} of {data.Stages.Count} starts at step {start}, but this run stops at max_iters {config.MaxIters}; it trains on stages before it only.");
+            // Token ends closer together than one step's tokens leave a stage no step of its own.
+            else if (data.Stages[i].Until is { } end && end.Step(tokensPerStep) <= start)
+                progress.Warn($"stage {i + 1} of {data.Stages.Count} ends at {end} within step {start}, where it begins ({tokensPerStep:N0} tokens a step), so it trains no step; move its until further.");
         }
     }
 

@@ -440,6 +440,19 @@ public sealed class TrainerTests : IClassFixture<SmallDataset>
         Assert.Contains(progress.Lines, l => l.StartsWith("stage 2/2 from step 3 to the end", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_stage_whose_token_end_falls_in_the_step_where_it_begins_is_said_to_train_no_step()
+    {
+        // 256 tokens a step: 700 tokens end at step 3, and so do 750.
+        var dir = Path.Combine(dataset.Root, "staged-empty");
+        var progress = new LinesProgress();
+        Train(Config(dir, 5, "--stages",
+            $$"""[{"until": "700 tokens", "data": "{{dataset.Data}}"}, {"until": "750 tokens", "data": "{{SecondSource()}}"}, {"data": "{{dataset.Data}}"}]"""), dir, progress: progress);
+        Assert.Contains("warning: stage 2 of 3 ends at 750 tokens within step 3, where it begins (256 tokens a step), so it trains no step; move its until further.", progress.Lines);
+        Assert.DoesNotContain(progress.Lines, l => l.StartsWith("stage 2/3", StringComparison.Ordinal));
+        Assert.Contains(progress.Lines, l => l.StartsWith("stage 3/3 from step 3", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("random", 6)]
     [InlineData("random", 9)]

@@ -69,7 +69,16 @@ public sealed class TrainingData : IDisposable
             for (int i = 0; i < paths.Count; i++)
             {
                 var train = TokenDataset.Open(paths[i], "train", data.Tokenizer.Hash);
-                var val = TokenDataset.Open(paths[i], "val", data.Tokenizer.Hash);
+                TokenDataset val;
+                try
+                {
+                    val = TokenDataset.Open(paths[i], "val", data.Tokenizer.Hash);
+                }
+                catch
+                {
+                    train.Dispose(); // not yet among the sources that Dispose closes
+                    throw;
+                }
                 data.sources.Add(new Source(names[i], paths[i], train, val));
             }
             foreach (var spec in specs)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 
@@ -286,100 +287,31 @@ public static class ConfigLoader
 
     private static DataSpec? BindData(IConfigurationRoot root, Layers layers, List<ConfigError> errors)
     {
-        var section = root.GetSection("data");
-        var winner = layers.Winner("data");
-        var fix = "use --data builtin, --data PATH, or a list of {\"path\": ..., \"weight\": ...} objects";
-        if (winner is not null && winner.TryGet("data", out var text) && text is not null)
-        {
-            var value = text.Trim();
-            if (value.Length == 0)
-            {
-                errors.Add(new ConfigError("data", $"is empty; {fix}."));
-                return null;
-            }
-            return value.StartsWith('[') ? ParseDataJson(value, errors, fix) : DataSpec.FromPath(value);
-        }
-
-        var sources = new List<DataSource>();
-        foreach (var entry in section.GetChildren())
-        {
-            if (!int.TryParse(entry.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            {
-                errors.Add(new ConfigError("data", $"has a field '{entry.Key}'; {fix}."));
-                return null;
-            }
-            var fields = entry.GetChildren().ToList();
-            if (fields.Count == 0)
-            {
-                if (string.IsNullOrWhiteSpace(entry.Value))
-                {
-                    errors.Add(new ConfigError("data", $"entry {entry.Key} is empty; {fix}."));
-                    return null;
-                }
-                sources.Add(new DataSource(entry.Value.Trim(), 1.0));
-                continue;
-            }
-
-            var unknown = fields.FirstOrDefault(f => f.Key is not ("path" or "weight"));
-            if (unknown is not null)
-            {
-                errors.Add(new ConfigError("data", $"entry {entry.Key} has an unknown field '{unknown.Key}'; each entry is {{\"path\": ..., \"weight\": ...}}."));
-                return null;
-            }
-            var path = entry["path"];
-            if (string.IsNullOrWhiteSpace(path))
-            {
-                errors.Add(new ConfigError("data", $"entry {entry.Key} has no path; each entry is {{\"path\": ..., \"weight\": ...}}."));
-                return null;
-            }
-            var weight = 1.0;
-            var weightText = entry["weight"];
-            if (weightText is not null && !double.TryParse(weightText, NumberStyles.Float, CultureInfo.InvariantCulture, out weight))
-            {
-                errors.Add(new ConfigError("data", $"entry {entry.Key} ('{path}') has weight '{weightText}', which is not a number; use a positive number such as 0.5."));
-                return null;
-            }
-            sources.Add(new DataSource(path.Trim(), weight));
-        }
-        if (sources.Count == 0)
+        const string fix = "use --data builtin, --data PATH, or a list of {\"path\": ..., \"weight\": ...} objects";
+        if (layers.Winner("data") is not { } winner || !winner.TryGet("data", out var text) || text is null)
+            return DataSpecParser.Parse(DataSpecParser.FromSection(root.GetSection("data"), root.Providers.ToList()), "data", "", fix, errors);
+        var value = text.Trim();
+        if (value.Length == 0)
         {
             errors.Add(new ConfigError("data", $"is empty; {fix}."));
             return null;
         }
-        return DataSpec.Mixture(sources);
-    }
-
-    private static DataSpec? ParseDataJson(string json, List<ConfigError> errors, string fix)
-    {
+        if (!value.StartsWith('['))
+            return DataSpec.FromPath(value);
+        // A list in one string (command line, environment): what is wrong with it is said of the string.
+        var problems = new List<ConfigError>();
+        DataSpec? spec = null;
         try
         {
-            using var document = JsonDocument.Parse(json);
-            var sources = new List<DataSource>();
-            foreach (var item in document.RootElement.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.String)
-                {
-                    sources.Add(new DataSource(item.GetString()!, 1.0));
-                    continue;
-                }
-                var path = item.GetProperty("path").GetString() ?? "";
-                var weight = item.TryGetProperty("weight", out var w) ? w.GetDouble() : 1.0;
-                foreach (var property in item.EnumerateObject())
-                {
-                    if (property.Name is not ("path" or "weight"))
-                        throw new FormatException($"unknown field '{property.Name}'");
-                }
-                sources.Add(new DataSource(path, weight));
-            }
-            if (sources.Count == 0)
-                throw new FormatException("the list is empty");
-            return DataSpec.Mixture(sources);
+            spec = DataSpecParser.Parse(JsonNode.Parse(value), "data", "", fix, problems);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (JsonException e)
         {
-            errors.Add(new ConfigError("data", $"'{json}' is not a list of {{\"path\": ..., \"weight\": ...}} objects ({e.Message}); {fix}."));
-            return null;
+            problems.Add(new ConfigError("data", e.Message));
         }
+        if (problems.Count > 0)
+            errors.Add(new ConfigError("data", $"'{value}' is not a list of {{\"path\": ..., \"weight\": ...}} objects ({problems[0].Message.TrimEnd('.')}); {fix}."));
+        return spec;
     }
 
     /// <summary>Knows which layer set which key, to say where a bad value came from.</summary>

@@ -107,7 +107,7 @@ public sealed class StagesConfigTests : IDisposable
     [InlineData("""[{"until": 100}, {"data": "b"}]""", "stage 1 has no data")]
     [InlineData("""[{"until": 100, "data": []}, {"data": "b"}]""", "stage 1 data is an empty list")]
     [InlineData("""[{"until": 100, "data": [{"weight": 1}]}, {"data": "b"}]""", "stage 1 data entry 0 has no path")]
-    [InlineData("""[{"until": 100, "data": [{"path": "a", "weight": "lots"}]}, {"data": "b"}]""", "has weight \"lots\", which is not a number")]
+    [InlineData("""[{"until": 100, "data": [{"path": "a", "weight": "lots"}]}, {"data": "b"}]""", "has weight 'lots', which is not a number")]
     [InlineData("""[{"until": 100, "data": [{"path": "a", "weight": 0}]}, {"data": "b"}]""", "stage 1 data entry 0 'a' has weight 0")]
     [InlineData("""[{"until": 100, "data": "builtin"}, {"data": "b"}]""", "stage 1 data is 'builtin', which cannot be mixed")]
     [InlineData("""{"until": 100, "data": "a"}""", "is not a list")]

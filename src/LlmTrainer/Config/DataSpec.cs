@@ -39,6 +39,12 @@ public sealed record DataSpec
     public DataSpec WithFullPaths() =>
         IsBuiltin ? this : new DataSpec(Sources.Select(s => s with { Path = System.IO.Path.GetFullPath(s.Path) }).ToArray()) { IsMixture = IsMixture };
 
+    /// <summary>
+    /// What makes two spellings of a directory one dataset ("data/a", "data/a/", "./data/a"): its full path without a
+    /// trailing separator. A run's config.json holds the paths made absolute, so a resume finds the datasets it left.
+    /// </summary>
+    public static string DirectoryKey(string path) => System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path));
+
     /// <summary>Each source's sampling probability: its weight over the sum of weights.</summary>
     public IReadOnlyList<double> Probabilities()
     {

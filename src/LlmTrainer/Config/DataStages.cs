@@ -16,7 +16,7 @@ public sealed record DataStages
 
     /// <summary>Every prepared dataset any stage trains on, once each (however its directory is spelled), in order of first appearance.</summary>
     public IReadOnlyList<string> Paths() => Items.SelectMany(s => s.Data.Sources.Select(x => x.Path))
-        .DistinctBy(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToArray();
+        .DistinctBy(DataSpec.DirectoryKey).ToArray();
 
     /// <summary>Every stage's datasets as one list (what <c>llmtrain eval --split</c> reads for a staged run).</summary>
     public DataSpec AllData() => DataSpec.Mixture(Paths().Select(p => new DataSource(p, 1.0)).ToArray());

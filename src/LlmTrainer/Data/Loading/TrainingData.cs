@@ -17,8 +17,8 @@ public sealed class TrainingData : IDisposable
     private readonly List<TrainingStage> stages = new();
     private BatchPrefetcher trainBatches = null!;
 
-    /// <summary>One prepared dataset: a short name for logs and metrics, and its two splits.</summary>
-    private sealed record Source(string Name, string Path, TokenDataset Train, TokenDataset Val);
+    /// <summary>One prepared dataset: its directory and its two splits.</summary>
+    private sealed record Source(string Path, TokenDataset Train, TokenDataset Val);
 
     private TrainingData(Tokenizer tokenizer, string tokenizerPath)
     {
@@ -34,7 +34,7 @@ public sealed class TrainingData : IDisposable
     public IReadOnlyList<string> Directories => sources.Select(s => s.Path).ToList();
 
     /// <summary>Each dataset's name in logs and metrics: its directory's name, numbered when two share one.</summary>
-    public IReadOnlyList<string> SourceNames => sources.Select(s => s.Name).ToList();
+    public IReadOnlyList<string> SourceNames { get; private set; } = [];
 
     public long TrainTokens => sources.Sum(s => s.Train.TokenCount);
 
@@ -50,14 +50,11 @@ public sealed class TrainingData : IDisposable
     /// </summary>
     public static TrainingData Open(TrainConfig config, IProgressReporter progress)
     {
-        var specs = config.Stages.IsEmpty
-            ? [new DataStage(null, config.Data.IsBuiltin ? DataSpec.FromPath(BuiltinData.EnsurePrepared(progress)) : config.Data)]
-            : config.Stages.Items;
-        // A directory is one dataset however it is spelled ("data/a", "data/a/", "./data/a"): a run's config.json holds
-        // the paths made absolute, so a resume must find the same datasets as the run it continues.
-        static string Same(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        var paths = specs.SelectMany(s => s.Data.Sources.Select(x => x.Path)).DistinctBy(Same).ToList();
-        var keys = paths.Select(Same).ToList();
+        var stages = config.Stages.IsEmpty
+            ? new DataStages([new DataStage(null, config.Data.IsBuiltin ? DataSpec.FromPath(BuiltinData.EnsurePrepared(progress)) : config.Data)])
+            : config.Stages;
+        var paths = stages.Paths();
+        var keys = paths.Select(DataSpec.DirectoryKey).ToList();
         var meta = DatasetMeta.Load(paths[0]);
         var tokenizerPath = Path.Combine(paths[0], meta.Tokenizer.File);
         if (!File.Exists(tokenizerPath))
@@ -66,6 +63,7 @@ public sealed class TrainingData : IDisposable
         try
         {
             var names = UniqueNames(paths);
+            data.SourceNames = names;
             for (int i = 0; i < paths.Count; i++)
             {
                 var train = TokenDataset.Open(paths[i], "train", data.Tokenizer.Hash);
@@ -79,15 +77,17 @@ public sealed class TrainingData : IDisposable
                     train.Dispose(); // not yet among the sources that Dispose closes
                     throw;
                 }
-                data.sources.Add(new Source(names[i], paths[i], train, val));
+                data.sources.Add(new Source(paths[i], train, val));
             }
-            foreach (var spec in specs)
+            foreach (var spec in stages.Items)
             {
                 var weights = new double[paths.Count];
                 foreach (var s in spec.Data.Sources)
-                    weights[keys.IndexOf(Same(s.Path))] += s.Weight;
+                    weights[keys.IndexOf(DataSpec.DirectoryKey(s.Path))] += s.Weight;
                 data.stages.Add(new TrainingStage(spec.Until, weights, spec.Data.ToString()));
             }
+            double total = data.stages[^1].Weights.Sum();
+            data.ValWeights = data.stages[^1].Weights.Select(w => w / total).ToArray();
             data.trainBatches = new BatchPrefetcher(data.Loader(train: true, data.stages[0].Weights, (ulong)config.Seed, config.SamplingMode));
             return data;
         }
@@ -157,15 +157,7 @@ public sealed class TrainingData : IDisposable
     /// Each dataset's share of the reported val loss: the mixture's weights, normalised; with stages the last stage's
     /// (the mixture the curriculum ends on), so that val losses compare across the whole run.
     /// </summary>
-    public IReadOnlyList<double> ValWeights
-    {
-        get
-        {
-            var weights = stages[^1].Weights;
-            double sum = weights.Sum();
-            return weights.Select(w => w / sum).ToArray();
-        }
-    }
+    public IReadOnlyList<double> ValWeights { get; private set; } = [];
 
     /// <summary>
     /// Sequential sampling: passes over the training data so far, as the most-walked source's completed epochs plus the
